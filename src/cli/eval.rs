@@ -1,0 +1,143 @@
+//! `vektor eval`: per-head metrics and confusion on labelled data, and the
+//! most confident mistakes (`--errors N`) as material for the next labelling round.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Args, ValueEnum};
+
+use super::{load_set, ModelArg};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ReportFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalCmd {
+    /// Labelled held-out paragraphs (.jsonl or .csv/.tsv).
+    #[arg(long)]
+    data: PathBuf,
+    #[command(flatten)]
+    model: ModelArg,
+    /// Report format.
+    #[arg(long, value_enum, default_value = "table")]
+    format: ReportFormat,
+    /// Also list the N most confident mistakes per head.
+    #[arg(long, value_name = "N")]
+    errors: Option<usize>,
+    /// Report coverage and accuracy when abstaining below these confidences: `stance=0.6`.
+    #[arg(long, value_delimiter = ',', value_parser = parse_threshold)]
+    min_confidence: Vec<(String, f32)>,
+}
+
+fn parse_threshold(s: &str) -> Result<(String, f32), String> {
+    let (head, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected HEAD=P, got `{s}`"))?;
+    let p: f32 = value
+        .parse()
+        .map_err(|_| format!("`{value}` is not a number"))?;
+    Ok((head.to_string(), p))
+}
+
+#[derive(serde::Serialize)]
+struct Mistake {
+    head: String,
+    text: String,
+    gold: String,
+    predicted: String,
+    confidence: f32,
+    terms: Vec<String>,
+}
+
+pub fn run(cmd: EvalCmd) -> Result<u8> {
+    let model = cmd.model.load()?;
+    let heads: Vec<String> = model.heads().iter().map(|h| h.name.clone()).collect();
+    let set = load_set(&cmd.data, &heads)?;
+    let thresholds: BTreeMap<String, f32> = cmd.min_confidence.into_iter().collect();
+    let reports = vektor::eval::evaluate(&model, &set, &thresholds)?;
+    let mistakes = match cmd.errors {
+        Some(n) => most_confident_mistakes(&model, &set, n),
+        None => Vec::new(),
+    };
+    match cmd.format {
+        ReportFormat::Json => {
+            let json = serde_json::json!({"data": set.source(), "rows": set.len(), "heads": reports, "errors": mistakes});
+            println!("{}", serde_json::to_string_pretty(&json)?);
+        }
+        ReportFormat::Table => {
+            println!("{} ({} paragraphs)\n", set.source(), set.len());
+            for report in &reports {
+                println!("{}", report.to_table());
+            }
+            for m in &mistakes {
+                println!(
+                    "[{}] gold {} / predicted {} ({:.0}%): {}",
+                    m.head,
+                    m.gold,
+                    m.predicted,
+                    m.confidence * 100.0,
+                    m.text
+                );
+                println!("      terms: {}", m.terms.join(", "));
+            }
+        }
+    }
+    Ok(0)
+}
+
+fn most_confident_mistakes(
+    model: &vektor::Model,
+    set: &vektor::TrainingSet,
+    n: usize,
+) -> Vec<Mistake> {
+    let mut labeler = model.labeler();
+    let mut mistakes = Vec::new();
+    for example in set.examples() {
+        let (labels, explanation) = labeler.explain(&example.text, 5);
+        for (h, answer) in labels.heads.iter().enumerate() {
+            let Some(column) = set.heads().iter().position(|name| **name == *answer.head) else {
+                continue;
+            };
+            let gold = &example.labels[column];
+            if **gold != *answer.label {
+                mistakes.push(Mistake {
+                    head: answer.head.to_string(),
+                    text: example.text.clone(),
+                    gold: gold.clone(),
+                    predicted: answer.label.to_string(),
+                    confidence: answer.confidence,
+                    terms: explanation[h]
+                        .iter()
+                        .map(|c| {
+                            format!(
+                                "{} ({:+.2})",
+                                if c.text.is_empty() {
+                                    &c.feature
+                                } else {
+                                    &c.text
+                                },
+                                c.weight
+                            )
+                        })
+                        .collect(),
+                });
+            }
+        }
+    }
+    let mut by_head: BTreeMap<String, Vec<Mistake>> = BTreeMap::new();
+    for m in mistakes {
+        by_head.entry(m.head.clone()).or_default().push(m);
+    }
+    by_head
+        .into_values()
+        .flat_map(|mut ms| {
+            ms.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
+            ms.truncate(n);
+            ms
+        })
+        .collect()
+}

@@ -1,0 +1,263 @@
+//! `vektor label`: stream paragraphs through the model in ordered parallel chunks.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use rayon::prelude::*;
+use vektor::io::input::{expand_paths, InputFormat, InputOptions, InputRecord, Records};
+use vektor::io::output::{Outcome, OutputFormat, Rollup, Row, RowWriter};
+use vektor::io::AtomicFile;
+use vektor::text::ParagraphMode;
+use vektor::Model;
+
+use super::ModelArg;
+
+/// Paragraphs read, labelled and written per round. Large enough to keep both
+/// cores busy between writes, small enough that memory stays a few MB
+/// whatever the input size.
+const CHUNK: usize = 4096;
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Paragraphs {
+    /// Every non-blank line is a paragraph.
+    Line,
+    /// Blocks separated by blank lines (hard-wrapped text).
+    Blank,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq)]
+enum OnError {
+    /// Stop at the first bad row with its file and line (exit 2).
+    Stop,
+    /// Record the bad row's location and reason and go on (exit 1 at the end).
+    Skip,
+}
+
+#[derive(Debug, Args)]
+pub struct LabelCmd {
+    /// Files or directories (*.txt, recursively) to label; `-` or nothing for stdin.
+    inputs: Vec<PathBuf>,
+    #[command(flatten)]
+    model: ModelArg,
+    /// How plain text is cut into paragraphs.
+    #[arg(long, value_enum, default_value = "line")]
+    paragraphs: Paragraphs,
+    /// Input format [default: from each file's extension; text for stdin].
+    #[arg(long, value_parser = clap::value_parser!(InputFormat))]
+    input_format: Option<InputFormat>,
+    /// Field (JSON Lines) or column (CSV/TSV) holding the text.
+    #[arg(long, alias = "text-column", default_value = "text")]
+    text_field: String,
+    /// Input fields to pass through [default: all].
+    #[arg(long, value_delimiter = ',')]
+    keep_fields: Option<Vec<String>>,
+    /// Output format.
+    #[arg(long, short = 'f', default_value = "jsonl", value_parser = clap::value_parser!(OutputFormat))]
+    format: OutputFormat,
+    /// Write to this file (atomically) instead of stdout.
+    #[arg(long, short = 'o')]
+    output: Option<PathBuf>,
+    /// Worker threads [default: all cores].
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Add the K terms that pushed each head's label most.
+    #[arg(long, value_name = "K")]
+    explain: Option<usize>,
+    /// Label `uncertain` below this confidence, per head: `stance=0.6,theme=0.5`.
+    #[arg(long, value_delimiter = ',', value_parser = parse_threshold)]
+    min_confidence: Vec<(String, f32)>,
+    /// Add one record per document with its confidence-weighted class shares.
+    #[arg(long)]
+    rollup: bool,
+    /// What to do with a row that cannot be read.
+    #[arg(long, value_enum, default_value = "stop")]
+    on_error: OnError,
+    /// No progress or summary on stderr.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+fn parse_threshold(s: &str) -> Result<(String, f32), String> {
+    let (head, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected HEAD=P, got `{s}`"))?;
+    let p: f32 = value
+        .parse()
+        .map_err(|_| format!("`{value}` is not a number"))?;
+    if !(0.0..=1.0).contains(&p) {
+        return Err(format!("confidence must be between 0 and 1, got {p}"));
+    }
+    Ok((head.to_string(), p))
+}
+
+struct Counts {
+    labelled: u64,
+    skipped: u64,
+}
+
+pub fn run(cmd: LabelCmd) -> Result<u8> {
+    let model = cmd.model.load()?;
+    let thresholds: BTreeMap<String, f32> = cmd.min_confidence.iter().cloned().collect();
+    for head in thresholds.keys() {
+        if !model.heads().iter().any(|h| &h.name == head) {
+            bail!(
+                "--min-confidence names head `{head}`, but the model has {}",
+                model
+                    .heads()
+                    .iter()
+                    .map(|h| h.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
+    let inputs = if cmd.inputs.is_empty() {
+        vec![PathBuf::from("-")]
+    } else {
+        expand_paths(&cmd.inputs)?
+    };
+    let options = InputOptions {
+        format: cmd.input_format,
+        paragraphs: match cmd.paragraphs {
+            Paragraphs::Line => ParagraphMode::Line,
+            Paragraphs::Blank => ParagraphMode::Blank,
+        },
+        text_field: cmd.text_field.clone(),
+        keep_fields: cmd.keep_fields.clone(),
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cmd.threads.unwrap_or(0))
+        .build()
+        .context("cannot start worker threads")?;
+    let records = Records::open(inputs, &options);
+    let counts = match &cmd.output {
+        Some(path) => {
+            let mut file = AtomicFile::create(path)?;
+            let counts =
+                pool.install(|| label_stream(&model, records, &mut file, &cmd, &thresholds))?;
+            file.commit()?;
+            counts
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
+            pool.install(|| label_stream(&model, records, &mut out, &cmd, &thresholds))?
+        }
+    };
+    if !cmd.quiet {
+        if counts.skipped > 0 {
+            eprintln!(
+                "vektor: labelled {} paragraphs, skipped {} bad rows",
+                counts.labelled, counts.skipped
+            );
+        } else if cmd.output.is_some() {
+            eprintln!("vektor: labelled {} paragraphs", counts.labelled);
+        }
+    }
+    Ok(if counts.skipped > 0 { 1 } else { 0 })
+}
+
+fn label_stream(
+    model: &Model,
+    mut records: Records,
+    out: &mut dyn Write,
+    cmd: &LabelCmd,
+    thresholds: &BTreeMap<String, f32>,
+) -> Result<Counts> {
+    let mut writer = RowWriter::new(out, cmd.format);
+    let mut counts = Counts {
+        labelled: 0,
+        skipped: 0,
+    };
+    let mut rollup: Option<(String, Rollup)> = None;
+    loop {
+        let chunk: Vec<vektor::Result<InputRecord>> = records.by_ref().take(CHUNK).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        let rows: Vec<vektor::Result<Row>> = chunk
+            .into_par_iter()
+            .map_init(
+                || model.labeler(),
+                |labeler, item| to_row(labeler, item, cmd, thresholds),
+            )
+            .collect();
+        for row in rows {
+            // Rows before a fatal one are written first, so stdout holds
+            // everything up to the line the error names.
+            let row = row?;
+            if let Outcome::Skipped(_) = row.outcome {
+                counts.skipped += 1;
+            } else {
+                counts.labelled += 1;
+            }
+            if cmd.rollup {
+                if let Outcome::Labelled(labels, _) = &row.outcome {
+                    match &mut rollup {
+                        Some((source, doc)) if **source == *row.input.source => doc.add(labels),
+                        _ => {
+                            if let Some((source, doc)) = rollup.take() {
+                                writer.write_rollup(&source, &doc)?;
+                            }
+                            let mut doc = Rollup::default();
+                            doc.add(labels);
+                            rollup = Some((row.input.source.to_string(), doc));
+                        }
+                    }
+                }
+            }
+            writer.write(&row)?;
+        }
+    }
+    if let Some((source, doc)) = rollup.take() {
+        writer.write_rollup(&source, &doc)?;
+    }
+    writer.finish()?;
+    Ok(counts)
+}
+
+/// Labels one input item, or turns a bad row into a skipped row (with
+/// `--on-error skip`) or an error that stops the run.
+fn to_row(
+    labeler: &mut vektor::Labeler<'_>,
+    item: vektor::Result<InputRecord>,
+    cmd: &LabelCmd,
+    thresholds: &BTreeMap<String, f32>,
+) -> vektor::Result<Row> {
+    let input = match item {
+        Ok(input) => input,
+        Err(vektor::Error::Parse {
+            path,
+            line,
+            message,
+        }) if cmd.on_error == OnError::Skip => {
+            let input = InputRecord {
+                source: path.display().to_string().into(),
+                paragraph: 0,
+                line,
+                text: String::new(),
+                fields: Default::default(),
+            };
+            return Ok(Row {
+                input,
+                outcome: Outcome::Skipped(message),
+            });
+        }
+        Err(e) => return Err(e),
+    };
+    let (mut labels, explanation) = match cmd.explain {
+        Some(k) => {
+            let (labels, explanation) = labeler.explain(&input.text, k);
+            (labels, Some(explanation))
+        }
+        None => (labeler.label(&input.text), None),
+    };
+    labels.abstain(thresholds);
+    Ok(Row {
+        input,
+        outcome: Outcome::Labelled(labels, explanation),
+    })
+}

@@ -1,0 +1,157 @@
+//! Subcommands, one file each; this file holds the argument types they share.
+
+mod curve;
+mod eval;
+mod inspect;
+mod label;
+mod train;
+mod tune;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand};
+use vektor::{ActorSource, Model, TrainOptions, TrainingSet};
+
+/// Label paragraphs of news and analysis by theme and by stance toward Moscow.
+#[derive(Debug, Parser)]
+#[command(name = "vektor", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Train a model on labelled paragraphs (JSON Lines or CSV).
+    Train(train::TrainCmd),
+    /// Label paragraphs from files, directories or stdin.
+    Label(label::LabelCmd),
+    /// Show a model's card and its most telling terms per class.
+    Inspect(inspect::InspectCmd),
+    /// Score a model on labelled held-out data.
+    Eval(eval::EvalCmd),
+    /// Cross-validate training options.
+    Cv(tune::CvCmd),
+    /// Grid-search training options.
+    Tune(tune::TuneCmd),
+    /// Learning curve: dev scores when training on growing shares of the data.
+    Curve(curve::CurveCmd),
+}
+
+/// Runs a parsed command line; returns the exit status.
+pub fn run(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Command::Train(cmd) => train::run(cmd),
+        Command::Label(cmd) => label::run(cmd),
+        Command::Inspect(cmd) => inspect::run(cmd),
+        Command::Eval(cmd) => eval::run(cmd),
+        Command::Cv(cmd) => tune::run_cv(cmd),
+        Command::Tune(cmd) => tune::run_tune(cmd),
+        Command::Curve(cmd) => curve::run(cmd),
+    }
+}
+
+/// True when the error is a closed output pipe, which is a normal end.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            || matches!(cause.downcast_ref::<vektor::Error>(), Some(vektor::Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Which model to use: `--model`, else `VEKTOR_MODEL`, else the shipped one.
+#[derive(Debug, Args)]
+pub struct ModelArg {
+    /// Model file [default: the shipped model, built into the binary].
+    #[arg(long, env = "VEKTOR_MODEL")]
+    model: Option<PathBuf>,
+}
+
+impl ModelArg {
+    fn load(&self) -> Result<Model> {
+        match &self.model {
+            Some(path) => Ok(Model::load(path)?),
+            None => Ok(vektor::shipped_model()?),
+        }
+    }
+}
+
+/// Training options shared by `train`, `cv`, `tune` and `curve`.
+#[derive(Debug, Args, Clone)]
+pub struct TrainArgs {
+    /// Label fields to train heads for.
+    #[arg(long, value_delimiter = ',', default_value = "theme,stance")]
+    labels: Vec<String>,
+    /// Longest word n-gram (1–3).
+    #[arg(long, default_value_t = 2)]
+    ngrams: usize,
+    /// Keep only features found in at least this many paragraphs.
+    #[arg(long, default_value_t = 2)]
+    min_df: usize,
+    /// Drop features found in more than this share of paragraphs.
+    #[arg(long, default_value_t = 1.0)]
+    max_df: f64,
+    /// Keep at most this many features, the most frequent (0 = all).
+    #[arg(long, default_value_t = 20_000)]
+    max_features: usize,
+    /// L2 penalty (larger = smoother model).
+    #[arg(long, default_value_t = 1.0)]
+    alpha: f64,
+    /// Solver iteration limit.
+    #[arg(long, default_value_t = 200)]
+    max_iterations: u64,
+    /// Solver gradient tolerance.
+    #[arg(long, default_value_t = 1e-4)]
+    tolerance: f64,
+    /// Use 1 + ln(count) as term frequency.
+    #[arg(long)]
+    sublinear_tf: bool,
+    /// Do not stem words.
+    #[arg(long)]
+    no_stem: bool,
+    /// Drop English stop words.
+    #[arg(long)]
+    stop_words: bool,
+    /// Oversample smaller classes so every class weighs the same.
+    #[arg(long)]
+    balance: bool,
+    /// Actor gazetteer file [default: the shipped training/actors.toml].
+    #[arg(long, conflicts_with = "no_actors")]
+    actors: Option<PathBuf>,
+    /// No actor marker features.
+    #[arg(long)]
+    no_actors: bool,
+}
+
+impl TrainArgs {
+    fn options(&self) -> Result<TrainOptions> {
+        let mut options = TrainOptions::default()
+            .labels(self.labels.clone())
+            .alpha(self.alpha)
+            .ngrams(self.ngrams)
+            .min_df(self.min_df)
+            .max_features(self.max_features)
+            .sublinear_tf(self.sublinear_tf)
+            .stem(!self.no_stem)
+            .balance(self.balance);
+        options.vectorizer.max_df = self.max_df;
+        options.vectorizer.stop_words = self.stop_words;
+        options.max_iterations = self.max_iterations;
+        options.tolerance = self.tolerance;
+        options.actors = match (&self.actors, self.no_actors) {
+            (_, true) => ActorSource::Off,
+            (Some(path), false) => ActorSource::File(path.clone()),
+            (None, false) => ActorSource::Shipped,
+        };
+        options.check()?;
+        Ok(options)
+    }
+}
+
+/// Reads a labelled set; the library's errors already name the file and line.
+fn load_set(path: &std::path::Path, heads: &[String]) -> Result<TrainingSet> {
+    Ok(TrainingSet::load(path, heads)?)
+}

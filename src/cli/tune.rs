@@ -1,0 +1,185 @@
+//! `vektor cv` and `vektor tune`: cross-validation and grid search.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Result;
+use clap::Args;
+use vektor::eval::{cross_validate, mean_sd};
+use vektor::tune::{tune, Grid, Scoring};
+
+use super::{load_set, TrainArgs};
+
+#[derive(Debug, Args)]
+pub struct CvCmd {
+    /// Labelled paragraphs.
+    #[arg(long)]
+    data: PathBuf,
+    /// Number of folds, stratified on the first label field.
+    #[arg(long, default_value_t = 5)]
+    folds: usize,
+    /// Shuffle seed.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    #[command(flatten)]
+    train: TrainArgs,
+}
+
+pub fn run_cv(cmd: CvCmd) -> Result<u8> {
+    let options = cmd.train.options()?;
+    let set = load_set(&cmd.data, &options.labels)?;
+    let started = Instant::now();
+    let folds = cross_validate(&set, &options, cmd.folds, cmd.seed)?;
+    println!(
+        "{}-fold cross-validation of {} ({} paragraphs, seed {})",
+        cmd.folds,
+        set.source(),
+        set.len(),
+        cmd.seed
+    );
+    for head in &options.labels {
+        let f1: Vec<f64> = folds.iter().map(|f| f.heads[head].macro_f1).collect();
+        let acc: Vec<f64> = folds.iter().map(|f| f.heads[head].accuracy).collect();
+        let per_fold: Vec<String> = f1.iter().map(|v| format!("{v:.3}")).collect();
+        let (f1_mean, f1_sd) = mean_sd(&f1);
+        let (acc_mean, acc_sd) = mean_sd(&acc);
+        println!("{head:>8}: macro-F1 {f1_mean:.3} ± {f1_sd:.3}  accuracy {acc_mean:.3} ± {acc_sd:.3}  (folds: {})", per_fold.join(" "));
+    }
+    eprintln!("({:.0}s)", started.elapsed().as_secs_f64());
+    Ok(0)
+}
+
+#[derive(Debug, Args)]
+pub struct TuneCmd {
+    /// Labelled training paragraphs.
+    #[arg(long)]
+    data: PathBuf,
+    /// Score on this held-out set instead of cross-validation (one training per combination).
+    #[arg(long)]
+    dev: Option<PathBuf>,
+    /// Folds for cross-validation (without --dev).
+    #[arg(long, default_value_t = 5)]
+    folds: usize,
+    /// Shuffle seed for cross-validation.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// L2 penalties to try.
+    #[arg(long, value_delimiter = ',', default_value = "0.3,1,3")]
+    grid_alpha: Vec<f64>,
+    /// Longest n-grams to try.
+    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    grid_ngrams: Vec<usize>,
+    /// Minimum document frequencies to try.
+    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    grid_min_df: Vec<usize>,
+    /// Sublinear tf settings to try.
+    #[arg(long, value_delimiter = ',', default_value = "true,false")]
+    grid_sublinear_tf: Vec<bool>,
+    /// Vocabulary caps to try.
+    #[arg(long, value_delimiter = ',', default_value = "20000")]
+    grid_max_features: Vec<usize>,
+    /// Stemming settings to try.
+    #[arg(long, value_delimiter = ',', default_value = "true,false")]
+    grid_stem: Vec<bool>,
+    /// Class balancing settings to try.
+    #[arg(long, value_delimiter = ',', default_value = "false,true")]
+    grid_balance: Vec<bool>,
+    /// Actor marker settings to try.
+    #[arg(long, value_delimiter = ',', default_value = "true,false")]
+    grid_actors: Vec<bool>,
+    /// Rows of the ranking to print.
+    #[arg(long, default_value_t = 15)]
+    show: usize,
+    /// Base options (label fields, solver, gazetteer); grid values override them.
+    #[command(flatten)]
+    train: TrainArgs,
+}
+
+pub fn run_tune(cmd: TuneCmd) -> Result<u8> {
+    let base = cmd.train.options()?;
+    let set = load_set(&cmd.data, &base.labels)?;
+    let dev = cmd
+        .dev
+        .as_deref()
+        .map(|p| load_set(p, &base.labels))
+        .transpose()?;
+    let grid = Grid {
+        alpha: cmd.grid_alpha,
+        ngrams: cmd.grid_ngrams,
+        min_df: cmd.grid_min_df,
+        sublinear_tf: cmd.grid_sublinear_tf,
+        max_features: cmd.grid_max_features,
+        stem: cmd.grid_stem,
+        balance: cmd.grid_balance,
+        actors: cmd.grid_actors,
+    };
+    let scoring = match &dev {
+        Some(dev) => Scoring::Dev(dev),
+        None => Scoring::CrossValidation {
+            folds: cmd.folds,
+            seed: cmd.seed,
+        },
+    };
+    let started = Instant::now();
+    let progress = |done: usize, total: usize| {
+        eprint!(
+            "\rtune: {done}/{total} combinations, {:.0}s",
+            started.elapsed().as_secs_f64()
+        )
+    };
+    let results = tune(&set, &base, &grid, scoring, &progress)?;
+    eprintln!();
+    let scored_on = match &dev {
+        Some(dev) => format!("dev set {}", dev.source()),
+        None => format!("{}-fold cross-validation (seed {})", cmd.folds, cmd.seed),
+    };
+    println!(
+        "{} combinations scored on {scored_on}; score = macro-F1 averaged over heads",
+        results.len()
+    );
+    println!(
+        "{:>4} {:>7} {:>6}  {:>6} {:>6} {:>6} {:>9} {:>6} {:>5} {:>7} {:>6}  per head",
+        "rank",
+        "score",
+        "sd",
+        "alpha",
+        "ngrams",
+        "min_df",
+        "sublinear",
+        "maxf",
+        "stem",
+        "balance",
+        "actors"
+    );
+    for (rank, r) in results.iter().take(cmd.show).enumerate() {
+        let o = &r.options;
+        let heads: Vec<String> = r
+            .head_macro_f1
+            .iter()
+            .map(|(h, f)| format!("{h} {f:.3}"))
+            .collect();
+        println!(
+            "{:>4} {:>7.4} {:>6.3}  {:>6} {:>6} {:>6} {:>9} {:>6} {:>5} {:>7} {:>6}  {}",
+            rank + 1,
+            r.score,
+            r.score_sd,
+            o.alpha,
+            o.vectorizer.ngrams,
+            o.vectorizer.min_df,
+            o.vectorizer.sublinear_tf,
+            o.vectorizer.max_features,
+            o.vectorizer.stem,
+            o.balance,
+            o.actors != vektor::ActorSource::Off,
+            heads.join(", ")
+        );
+    }
+    let best = &results[0];
+    println!(
+        "\nbest: vektor train --data {} --out models/default.json {}",
+        cmd.data.display(),
+        best.options.to_args().join(" ")
+    );
+    eprintln!("tune took {:.0}s", started.elapsed().as_secs_f64());
+    Ok(0)
+}

@@ -1,0 +1,299 @@
+//! Labelled paragraphs: the training and evaluation sets, and their readers.
+//!
+//! A set is read from JSON Lines (`.jsonl`, `.ndjson`) or from CSV/TSV with a
+//! header (`.csv`, `.tsv`). Every row needs a non-empty `text` and one string
+//! per head (`theme`, `stance` by default); other fields (`id`, `country`,
+//! `style` …) are ignored.
+//!
+//! ```
+//! use vektor::dataset::{Example, TrainingSet};
+//! let set = TrainingSet::from_examples(
+//!     vec!["theme".into()],
+//!     vec![Example { text: "Oil output rose".into(), labels: vec!["energy".into()] }],
+//! ).unwrap();
+//! assert_eq!(set.class_counts(0)["energy"], 1);
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+
+/// One labelled paragraph: its text and one label per head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Example {
+    /// The paragraph.
+    pub text: String,
+    /// Labels, in the order of [`TrainingSet::heads`].
+    pub labels: Vec<String>,
+}
+
+/// A labelled set of paragraphs with the heads (label fields) it carries.
+#[derive(Debug, Clone)]
+pub struct TrainingSet {
+    heads: Vec<String>,
+    examples: Vec<Example>,
+    source: String,
+    sha256: String,
+}
+
+/// The default heads of vektor's label scheme.
+pub fn default_heads() -> Vec<String> {
+    vec!["theme".to_string(), "stance".to_string()]
+}
+
+impl TrainingSet {
+    /// Builds a set from examples in memory; the source is `<memory>`.
+    pub fn from_examples(heads: Vec<String>, examples: Vec<Example>) -> Result<TrainingSet> {
+        if heads.is_empty() {
+            return Err(Error::Data("at least one label field is needed".into()));
+        }
+        if let Some((i, e)) = examples
+            .iter()
+            .enumerate()
+            .find(|(_, e)| e.labels.len() != heads.len())
+        {
+            return Err(Error::Data(format!(
+                "example {} has {} labels for {} heads",
+                i + 1,
+                e.labels.len(),
+                heads.len()
+            )));
+        }
+        let mut hasher = Sha256::new();
+        for e in &examples {
+            hasher.update(e.text.as_bytes());
+            for label in &e.labels {
+                hasher.update([0]);
+                hasher.update(label.as_bytes());
+            }
+            hasher.update([b'\n']);
+        }
+        Ok(TrainingSet {
+            heads,
+            examples,
+            source: "<memory>".into(),
+            sha256: hex(&hasher.finalize()),
+        })
+    }
+
+    /// Reads a labelled file, choosing the format by extension.
+    pub fn load(path: &Path, heads: &[String]) -> Result<TrainingSet> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let examples = match extension(path).as_str() {
+            "jsonl" | "ndjson" | "json" => read_jsonl(path, &bytes, heads)?,
+            "csv" => read_delimited(path, &bytes, heads, b',')?,
+            "tsv" => read_delimited(path, &bytes, heads, b'\t')?,
+            _ => {
+                return Err(Error::UnknownFormat {
+                    path: path.to_path_buf(),
+                    expected: ".jsonl, .ndjson, .csv or .tsv",
+                })
+            }
+        };
+        if examples.is_empty() {
+            return Err(Error::Data(format!(
+                "{}: no labelled paragraphs",
+                path.display()
+            )));
+        }
+        Ok(TrainingSet {
+            heads: heads.to_vec(),
+            examples,
+            source: path.display().to_string(),
+            sha256: hex(&Sha256::digest(&bytes)),
+        })
+    }
+
+    /// The label fields, in order.
+    pub fn heads(&self) -> &[String] {
+        &self.heads
+    }
+
+    /// The labelled paragraphs.
+    pub fn examples(&self) -> &[Example] {
+        &self.examples
+    }
+
+    /// Number of paragraphs.
+    pub fn len(&self) -> usize {
+        self.examples.len()
+    }
+
+    /// True if the set has no paragraphs.
+    pub fn is_empty(&self) -> bool {
+        self.examples.is_empty()
+    }
+
+    /// The file the set was read from, as given, or `<memory>`.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// SHA-256 of the file's bytes (of a canonical form for in-memory sets).
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    /// Texts, in order.
+    pub fn texts(&self) -> Vec<&str> {
+        self.examples.iter().map(|e| e.text.as_str()).collect()
+    }
+
+    /// Labels of head `head`, in order.
+    pub fn labels(&self, head: usize) -> Vec<&str> {
+        self.examples
+            .iter()
+            .map(|e| e.labels[head].as_str())
+            .collect()
+    }
+
+    /// How many paragraphs carry each class of head `head`.
+    pub fn class_counts(&self, head: usize) -> BTreeMap<String, usize> {
+        let mut counts = BTreeMap::new();
+        for e in &self.examples {
+            *counts.entry(e.labels[head].clone()).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    /// Errors unless every head has at least two classes.
+    pub fn check_trainable(&self) -> Result<()> {
+        for (h, head) in self.heads.iter().enumerate() {
+            let counts = self.class_counts(h);
+            if counts.len() < 2 {
+                let only = counts
+                    .keys()
+                    .next()
+                    .map_or("none".to_string(), |c| format!("`{c}`"));
+                return Err(Error::Data(format!(
+                    "{}: head `{head}` needs at least two classes to train, found only {only}",
+                    self.source
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The rows at `indices`, in that order (used for folds and subsamples).
+    pub fn subset(&self, indices: &[usize]) -> TrainingSet {
+        TrainingSet {
+            heads: self.heads.clone(),
+            examples: indices.iter().map(|&i| self.examples[i].clone()).collect(),
+            source: format!("{} (subset of {} rows)", self.source, indices.len()),
+            sha256: self.sha256.clone(),
+        }
+    }
+}
+
+fn extension(path: &Path) -> String {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Checks a row's text and labels; `field` looks a value up by name.
+fn example_from_row<'a>(
+    path: &Path,
+    line: u64,
+    heads: &[String],
+    field: impl Fn(&str) -> std::result::Result<Option<&'a str>, String>,
+) -> Result<Example> {
+    let get = |name: &str| -> Result<&'a str> {
+        match field(name) {
+            Ok(Some(value)) => Ok(value),
+            Ok(None) => Err(Error::parse(path, line, format!("missing field `{name}`"))),
+            Err(message) => Err(Error::parse(path, line, message)),
+        }
+    };
+    let text = get("text")?;
+    if text.trim().is_empty() {
+        return Err(Error::parse(path, line, "empty text"));
+    }
+    let labels = heads
+        .iter()
+        .map(|head| {
+            let label = get(head)?.trim();
+            if label.is_empty() {
+                return Err(Error::parse(
+                    path,
+                    line,
+                    format!("empty label in field `{head}`"),
+                ));
+            }
+            Ok(label.to_string())
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Example {
+        text: text.to_string(),
+        labels,
+    })
+}
+
+fn read_jsonl(path: &Path, bytes: &[u8], heads: &[String]) -> Result<Vec<Example>> {
+    let mut examples = Vec::new();
+    for (index, raw) in bytes.split(|&b| b == b'\n').enumerate() {
+        let line = index as u64 + 1;
+        let raw = std::str::from_utf8(raw).map_err(|e| {
+            Error::parse(
+                path,
+                line,
+                format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+            )
+        })?;
+        if raw.trim().is_empty() {
+            continue;
+        }
+        let value: serde_json::Value = serde_json::from_str(raw)
+            .map_err(|e| Error::parse(path, line, format!("malformed JSON: {e}")))?;
+        let object = value
+            .as_object()
+            .ok_or_else(|| Error::parse(path, line, "expected a JSON object"))?;
+        examples.push(example_from_row(path, line, heads, |name| {
+            match object.get(name) {
+                None | Some(serde_json::Value::Null) => Ok(None),
+                Some(serde_json::Value::String(s)) => Ok(Some(s.as_str())),
+                Some(other) => Err(format!("field `{name}` must be a string, got {other}")),
+            }
+        })?);
+    }
+    Ok(examples)
+}
+
+fn read_delimited(
+    path: &Path,
+    bytes: &[u8],
+    heads: &[String],
+    delimiter: u8,
+) -> Result<Vec<Example>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .from_reader(bytes);
+    let header = reader
+        .headers()
+        .map_err(|e| Error::parse(path, 1, format!("malformed header: {e}")))?
+        .clone();
+    let column = |name: &str| header.iter().position(|h| h.trim() == name);
+    let mut examples = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            Error::parse(path, line, format!("malformed CSV: {e}"))
+        })?;
+        let line = record.position().map_or(0, |p| p.line());
+        let field = |name: &str| -> std::result::Result<Option<&str>, String> {
+            Ok(column(name).and_then(|c| record.get(c)))
+        };
+        // `record` lives only in this iteration, so the example copies its strings.
+        let example = example_from_row(path, line, heads, field)?;
+        examples.push(example);
+    }
+    Ok(examples)
+}

@@ -1,0 +1,101 @@
+//! Readers of paragraphs to label and writers of labelled records.
+//!
+//! [`input`] turns files, directories and standard input (plain text, JSON
+//! Lines, CSV, TSV) into a stream of [`input::InputRecord`]s; [`output`]
+//! writes labelled records as JSON Lines, CSV, TSV or a terminal table.
+//! Files are written atomically with [`write_atomically`].
+
+pub mod input;
+pub mod output;
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// A file written through a temporary file in the same directory and
+/// renamed over its destination only by [`AtomicFile::commit`], so that an
+/// interrupted or failed run never leaves a half-written file that looks
+/// complete. Dropping it without committing removes the temporary file.
+pub struct AtomicFile {
+    path: PathBuf,
+    writer: BufWriter<tempfile::NamedTempFile>,
+}
+
+impl AtomicFile {
+    /// Starts writing `path`.
+    pub fn create(path: &Path) -> Result<AtomicFile> {
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let temp = tempfile::Builder::new()
+            .prefix(".vektor-")
+            .suffix(".partial")
+            .tempfile_in(dir)
+            .map_err(|e| Error::io(dir, e))?;
+        Ok(AtomicFile {
+            path: path.to_path_buf(),
+            writer: BufWriter::with_capacity(1 << 16, temp),
+        })
+    }
+
+    /// Flushes, syncs and renames the file into place.
+    pub fn commit(self) -> Result<()> {
+        let path = self.path;
+        let temp = self
+            .writer
+            .into_inner()
+            .map_err(|e| Error::io(&path, e.into_error()))?;
+        temp.as_file().sync_all().map_err(|e| Error::io(&path, e))?;
+        temp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
+        Ok(())
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.writer.write(buf)
+    }
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.writer.write_all(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.writer.flush()
+    }
+}
+
+/// Writes `path` atomically (see [`AtomicFile`]) with `write`.
+pub fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
+    let mut file = AtomicFile::create(path)?;
+    write(&mut file).map_err(|e| Error::io(path, e))?;
+    file.commit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_write_leaves_old_file_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.json");
+        std::fs::write(&path, "old").unwrap();
+        let result = write_atomically(&path, |w| {
+            w.write_all(b"half")?;
+            Err(std::io::Error::other("interrupted"))
+        });
+        assert!(result.is_err());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary left behind"
+        );
+        write_atomically(&path, |w| w.write_all(b"new")).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+    }
+}

@@ -1,0 +1,263 @@
+//! Text → words → terms, and text → paragraphs.
+//!
+//! The pipeline is small and fixed: find word spans (runs of letters and
+//! digits), lowercase them, drop stop words if asked, and stem them with the
+//! English Snowball stemmer. Every punctuation mark is a separator, including
+//! typographic quotes and dashes (“ ” ‘ ’ – —), so `Kazakhstan’s` and
+//! `Kazakhstan's` give the same term. A lone `s` after an apostrophe (the
+//! possessive) is dropped.
+//!
+//! ```
+//! use vektor::text::Analyzer;
+//! let analyzer = Analyzer::new(true, false);
+//! assert_eq!(
+//!     analyzer.terms("Kazakhstan halts oil via CPC’s pipelines"),
+//!     ["kazakhstan", "halt", "oil", "via", "cpc", "pipelin"]
+//! );
+//! ```
+
+use std::ops::Range;
+
+use rust_stemmers::{Algorithm, Stemmer};
+
+/// Iterates over the byte ranges of the words in `text`.
+///
+/// A word is a maximal run of alphanumeric characters (Unicode-aware, with an
+/// ASCII fast path); the possessive `s` after an apostrophe is skipped.
+///
+/// ```
+/// let text = "Astana’s “multi-vector” line, 2024";
+/// let words: Vec<&str> = vektor::text::words(text).map(|r| &text[r]).collect();
+/// assert_eq!(words, ["Astana", "multi", "vector", "line", "2024"]);
+/// ```
+pub fn words(text: &str) -> Words<'_> {
+    Words { text, pos: 0 }
+}
+
+/// Iterator returned by [`words`].
+#[derive(Debug, Clone)]
+pub struct Words<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+fn is_word_char(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_alphanumeric()
+    } else {
+        c.is_alphanumeric()
+    }
+}
+
+impl Iterator for Words<'_> {
+    type Item = Range<usize>;
+
+    fn next(&mut self) -> Option<Range<usize>> {
+        loop {
+            let rest = &self.text[self.pos..];
+            let start = self.pos + rest.find(is_word_char)?;
+            let end = self.text[start..]
+                .find(|c: char| !is_word_char(c))
+                .map_or(self.text.len(), |n| start + n);
+            self.pos = end;
+            let is_possessive =
+                &self.text[start..end] == "s" && self.text[..start].ends_with(['\'', '’']);
+            if !is_possessive {
+                return Some(start..end);
+            }
+        }
+    }
+}
+
+/// Lowercases `word` into `out`, replacing its contents.
+///
+/// ASCII words, the vast majority in English news, skip Unicode case mapping.
+pub fn lowercase_into(word: &str, out: &mut String) {
+    out.clear();
+    if word.is_ascii() {
+        out.push_str(word);
+        out.make_ascii_lowercase();
+    } else {
+        out.extend(word.chars().flat_map(char::to_lowercase));
+    }
+}
+
+/// English stop words: function words that carry no theme or stance.
+///
+/// Negations and prepositions of direction (`not`, `against`, `without`,
+/// `between`) are deliberately kept out: they carry stance.
+pub const STOP_WORDS: &[&str] = &[
+    "a", "about", "after", "all", "also", "an", "and", "any", "are", "as", "at", "be", "been",
+    "before", "being", "but", "by", "can", "could", "did", "do", "does", "during", "each", "for",
+    "from", "had", "has", "have", "he", "her", "here", "hers", "him", "his", "how", "i", "if",
+    "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "of", "on",
+    "once", "only", "or", "other", "our", "ours", "out", "over", "own", "same", "she", "should",
+    "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "then", "there",
+    "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very",
+    "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will",
+    "with", "would", "you", "your",
+];
+
+/// Is `lowercase_word` in [`STOP_WORDS`]?
+pub fn is_stop_word(lowercase_word: &str) -> bool {
+    STOP_WORDS.binary_search(&lowercase_word).is_ok()
+}
+
+/// Turns lowercase words into terms: stop-word filter, then stemmer.
+pub struct Analyzer {
+    stemmer: Option<Stemmer>,
+    stop_words: bool,
+}
+
+impl std::fmt::Debug for Analyzer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Analyzer")
+            .field("stem", &self.stemmer.is_some())
+            .field("stop_words", &self.stop_words)
+            .finish()
+    }
+}
+
+impl Analyzer {
+    /// An analyzer that stems (English Snowball) if `stem` and drops
+    /// [`STOP_WORDS`] if `stop_words`.
+    pub fn new(stem: bool, stop_words: bool) -> Self {
+        Analyzer {
+            stemmer: stem.then(|| Stemmer::create(Algorithm::English)),
+            stop_words,
+        }
+    }
+
+    /// The term for one lowercase word, or `None` if it is a dropped stop word.
+    pub fn term<'w>(&self, lowercase_word: &'w str) -> Option<std::borrow::Cow<'w, str>> {
+        if self.stop_words && is_stop_word(lowercase_word) {
+            return None;
+        }
+        Some(match &self.stemmer {
+            Some(stemmer) => stemmer.stem(lowercase_word),
+            None => std::borrow::Cow::Borrowed(lowercase_word),
+        })
+    }
+
+    /// All terms of `text`, in order. Convenient for tests and exploration;
+    /// the vectorizer uses [`words`] and [`Analyzer::term`] with its own buffers.
+    pub fn terms(&self, text: &str) -> Vec<String> {
+        let mut lower = String::new();
+        words(text)
+            .filter_map(|range| {
+                lowercase_into(&text[range], &mut lower);
+                self.term(&lower).map(|t| t.into_owned())
+            })
+            .collect()
+    }
+}
+
+/// How a text is cut into paragraphs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ParagraphMode {
+    /// Every non-blank line is one paragraph (the default: most crawled text
+    /// puts one paragraph per line).
+    #[default]
+    Line,
+    /// Blocks separated by blank lines; the lines of a block are joined with a
+    /// space (for hard-wrapped text).
+    Blank,
+}
+
+/// A paragraph cut from a text, with the 1-based line where it starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paragraph {
+    /// Line of the input where the paragraph starts (1-based).
+    pub line: u64,
+    /// The paragraph's text, trimmed.
+    pub text: String,
+}
+
+/// Cuts `text` into paragraphs; whitespace-only lines never make a paragraph.
+///
+/// ```
+/// use vektor::text::{paragraphs, ParagraphMode};
+/// let text = "Headline here\n\nFirst line of a\nwrapped paragraph.\n";
+/// let blocks = paragraphs(text, ParagraphMode::Blank);
+/// assert_eq!(blocks[1].text, "First line of a wrapped paragraph.");
+/// assert_eq!(blocks[1].line, 3);
+/// assert_eq!(paragraphs(text, ParagraphMode::Line).len(), 3);
+/// ```
+pub fn paragraphs(text: &str, mode: ParagraphMode) -> Vec<Paragraph> {
+    let mut out = Vec::new();
+    let mut block: Option<Paragraph> = None;
+    for (index, line) in text.lines().enumerate() {
+        let line_no = index as u64 + 1;
+        let trimmed = line.trim();
+        match mode {
+            ParagraphMode::Line if !trimmed.is_empty() => out.push(Paragraph {
+                line: line_no,
+                text: trimmed.to_string(),
+            }),
+            ParagraphMode::Line => {}
+            ParagraphMode::Blank if trimmed.is_empty() => out.extend(block.take()),
+            ParagraphMode::Blank => match &mut block {
+                Some(paragraph) => {
+                    paragraph.text.push(' ');
+                    paragraph.text.push_str(trimmed);
+                }
+                None => {
+                    block = Some(Paragraph {
+                        line: line_no,
+                        text: trimmed.to_string(),
+                    })
+                }
+            },
+        }
+    }
+    out.extend(block);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stop_words_are_sorted_for_binary_search() {
+        assert!(STOP_WORDS.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn typographic_punctuation_separates_words() {
+        let a = Analyzer::new(false, false);
+        assert_eq!(
+            a.terms("“Moscow’s” line—a shift"),
+            ["moscow", "line", "a", "shift"]
+        );
+    }
+
+    #[test]
+    fn unicode_words_are_lowercased() {
+        let a = Analyzer::new(false, false);
+        assert_eq!(a.terms("ÖSKEMEN Қазақстан"), ["öskemen", "қазақстан"]);
+    }
+
+    #[test]
+    fn stop_words_are_dropped_only_when_asked() {
+        assert_eq!(
+            Analyzer::new(false, true).terms("the talks with Moscow"),
+            ["talks", "moscow"]
+        );
+        assert_eq!(Analyzer::new(false, false).terms("the talks").len(), 2);
+    }
+
+    #[test]
+    fn numbers_are_kept() {
+        assert_eq!(
+            Analyzer::new(true, false).terms("1.4 million barrels"),
+            ["1", "4", "million", "barrel"]
+        );
+    }
+
+    #[test]
+    fn whitespace_only_lines_are_skipped() {
+        let ps = paragraphs("a\n   \n\tb\n", ParagraphMode::Line);
+        assert_eq!(ps.iter().map(|p| p.line).collect::<Vec<_>>(), [1, 3]);
+    }
+}
