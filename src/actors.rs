@@ -209,6 +209,11 @@ impl Gazetteer {
     pub(crate) fn scan(&self, word_ids: &[u32], mut found: impl FnMut(usize, Range<usize>)) {
         let mut i = 0;
         while i < word_ids.len() {
+            // Most words name no actor; skip them without hashing.
+            if word_ids[i] == NOT_AN_ACTOR_WORD {
+                i += 1;
+                continue;
+            }
             let matched = self
                 .matcher
                 .phrases

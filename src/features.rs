@@ -95,8 +95,6 @@ impl VectorizerOptions {
 const STOP: u32 = u32::MAX - 1;
 /// Stem code of a word the vocabulary has never seen: breaks n-grams.
 const UNKNOWN: u32 = u32::MAX;
-/// Fills the unused tail of an n-gram key.
-const PAD: u32 = u32::MAX;
 
 /// The word cache is cleared when it grows past this many distinct words,
 /// which bounds memory on endless streams of unusual text.
@@ -107,9 +105,71 @@ const WORD_CACHE_LIMIT: usize = 200_000;
 struct Lookup {
     analyzer: Analyzer,
     stems: FxHashMap<String, u32>,
-    ngrams: FxHashMap<[u32; MAX_NGRAM], u32>,
+    ngrams: NgramIndex,
     /// Per actor group: feature of `@no-group` and of `@group`, if in the vocabulary.
     markers: Vec<[Option<u32>; 2]>,
+    /// Per feature: is it an actor marker (whose count is capped)?
+    is_marker: Vec<bool>,
+}
+
+/// Marks "no feature" in [`NgramIndex::unigrams`].
+const NO_FEATURE: u32 = u32::MAX;
+
+/// N-gram → feature lookups, cheapest first: unigrams by direct index,
+/// bigrams by one integer hash, trigrams by an array hash. Most word pairs
+/// in a paragraph are not features, so `starts` (per stem: bit 0 = begins a
+/// bigram feature, bit 1 = begins a trigram feature) skips their hashing.
+#[derive(Debug, Default)]
+struct NgramIndex {
+    unigrams: Vec<u32>,
+    bigrams: FxHashMap<u64, u32>,
+    trigrams: FxHashMap<[u32; MAX_NGRAM], u32>,
+    starts: Vec<u8>,
+}
+
+impl NgramIndex {
+    /// Adds an n-gram of stem ids; false if it was already there.
+    fn insert(&mut self, stems: &[u32], feature: u32) -> bool {
+        let first = stems[0] as usize;
+        let needed = first + 1;
+        if self.unigrams.len() < needed {
+            self.unigrams.resize(needed, NO_FEATURE);
+            self.starts.resize(needed, 0);
+        }
+        match *stems {
+            [_] => std::mem::replace(&mut self.unigrams[first], feature) == NO_FEATURE,
+            [a, b] => {
+                self.starts[first] |= 1;
+                self.bigrams.insert(pair(a, b), feature).is_none()
+            }
+            [a, b, c] => {
+                self.starts[first] |= 2;
+                self.trigrams.insert([a, b, c], feature).is_none()
+            }
+            _ => unreachable!("n-grams are 1 to MAX_NGRAM long"),
+        }
+    }
+
+    /// The feature of the n-gram `stems` (1 to 3 known stem ids), if any.
+    #[inline]
+    fn get(&self, stems: &[u32]) -> Option<u32> {
+        let first = stems[0] as usize;
+        let starts = self.starts.get(first).copied().unwrap_or(0);
+        match *stems {
+            [_] => self
+                .unigrams
+                .get(first)
+                .copied()
+                .filter(|&f| f != NO_FEATURE),
+            [a, b] if starts & 1 != 0 => self.bigrams.get(&pair(a, b)).copied(),
+            [a, b, c] if starts & 2 != 0 => self.trigrams.get(&[a, b, c]).copied(),
+            _ => None,
+        }
+    }
+}
+
+fn pair(a: u32, b: u32) -> u64 {
+    (u64::from(a) << 32) | u64::from(b)
 }
 
 /// A fitted TF-IDF vectorizer: options, vocabulary, idf and (optionally)
@@ -145,6 +205,9 @@ pub struct Scratch {
     /// Lowercase word → (stem code, actor word id); each distinct word is
     /// stemmed once.
     word_cache: FxHashMap<String, (u32, u32)>,
+    /// The same for ASCII words of up to 16 bytes, keyed by their lowercase
+    /// bytes packed into an integer: no string copy, no heap access to compare.
+    short_word_cache: FxHashMap<u128, (u32, u32)>,
     word_spans: Vec<Range<usize>>,
     stem_codes: Vec<u32>,
     actor_words: Vec<u32>,
@@ -246,7 +309,7 @@ impl TfIdf {
             return Err("idf values must be finite and positive".into());
         }
         let mut stems = FxHashMap::default();
-        let mut ngrams = FxHashMap::default();
+        let mut ngrams = NgramIndex::default();
         for (feature, term) in terms.iter().enumerate() {
             if term.starts_with('@') {
                 continue;
@@ -258,12 +321,14 @@ impl TfIdf {
                     options.ngrams
                 ));
             }
-            let mut key = [PAD; MAX_NGRAM];
-            for (slot, part) in key.iter_mut().zip(&parts) {
-                let next_id = stems.len() as u32;
-                *slot = *stems.entry(part.to_string()).or_insert(next_id);
-            }
-            if ngrams.insert(key, feature as u32).is_some() {
+            let ids: Vec<u32> = parts
+                .iter()
+                .map(|part| {
+                    let next_id = stems.len() as u32;
+                    *stems.entry(part.to_string()).or_insert(next_id)
+                })
+                .collect();
+            if !ngrams.insert(&ids, feature as u32) {
                 return Err(format!("term {term:?} appears twice"));
             }
         }
@@ -286,6 +351,7 @@ impl TfIdf {
             stems,
             ngrams,
             markers,
+            is_marker: terms.iter().map(|t| t.starts_with('@')).collect(),
         };
         Ok(TfIdf {
             options,
@@ -372,7 +438,7 @@ impl TfIdf {
             let f = feature as usize;
             let mut tf = scratch.counts[f];
             scratch.counts[f] = 0.0;
-            if self.terms[f].starts_with('@') {
+            if self.lookup.is_marker[f] {
                 tf = tf.min(MARKER_COUNT_CAP);
             }
             if self.options.sublinear_tf {
@@ -426,7 +492,7 @@ impl TfIdf {
         kept.extend((0..scratch.stem_codes.len()).filter(|&i| scratch.stem_codes[i] != STOP));
         let n = self.options.ngrams;
         for (k, &first) in kept.iter().enumerate() {
-            let mut key = [PAD; MAX_NGRAM];
+            let mut key = [0; MAX_NGRAM];
             for len in 1..=n.min(kept.len() - k) {
                 let word = kept[k + len - 1];
                 let code = scratch.stem_codes[word];
@@ -434,7 +500,7 @@ impl TfIdf {
                     break;
                 }
                 key[len - 1] = code;
-                if let Some(&feature) = self.lookup.ngrams.get(&key) {
+                if let Some(feature) = self.lookup.ngrams.get(&key[..len]) {
                     let span = scratch.word_spans[first].start..scratch.word_spans[word].end;
                     found(scratch, feature, span);
                 }
@@ -474,17 +540,31 @@ impl TfIdf {
         scratch.word_spans.clear();
         scratch.stem_codes.clear();
         scratch.actor_words.clear();
-        if scratch.word_cache.len() > WORD_CACHE_LIMIT {
+        if scratch.word_cache.len() + scratch.short_word_cache.len() > WORD_CACHE_LIMIT {
             scratch.word_cache.clear();
+            scratch.short_word_cache.clear();
         }
         for range in words(text) {
-            lowercase_into(&text[range.clone()], &mut scratch.lower);
-            let codes = match scratch.word_cache.get(scratch.lower.as_str()) {
-                Some(&codes) => codes,
+            let word = &text[range.clone()];
+            let codes = match packed_ascii_lowercase(word) {
+                Some(key) => match scratch.short_word_cache.get(&key) {
+                    Some(&codes) => codes,
+                    None => {
+                        let codes = self.word_codes(&word.to_ascii_lowercase());
+                        scratch.short_word_cache.insert(key, codes);
+                        codes
+                    }
+                },
                 None => {
-                    let codes = self.word_codes(&scratch.lower);
-                    scratch.word_cache.insert(scratch.lower.clone(), codes);
-                    codes
+                    lowercase_into(word, &mut scratch.lower);
+                    match scratch.word_cache.get(scratch.lower.as_str()) {
+                        Some(&codes) => codes,
+                        None => {
+                            let codes = self.word_codes(&scratch.lower);
+                            scratch.word_cache.insert(scratch.lower.clone(), codes);
+                            codes
+                        }
+                    }
                 }
             };
             scratch.word_spans.push(range);
@@ -509,6 +589,21 @@ impl TfIdf {
             .map_or(NOT_AN_ACTOR_WORD, |a| a.word_id(lowercase_word));
         (stem, actor)
     }
+}
+
+/// The lowercase bytes of an ASCII word of at most 16 bytes, packed into an
+/// integer (words never contain a zero byte, so the padding is unambiguous).
+#[inline]
+fn packed_ascii_lowercase(word: &str) -> Option<u128> {
+    let bytes = word.as_bytes();
+    if bytes.len() > 16 || !word.is_ascii() {
+        return None;
+    }
+    let mut packed = [0u8; 16];
+    for (slot, b) in packed.iter_mut().zip(bytes) {
+        *slot = b.to_ascii_lowercase();
+    }
+    Some(u128::from_le_bytes(packed))
 }
 
 /// All feature names of one text, for fitting: n-grams of terms and markers.

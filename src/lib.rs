@@ -35,7 +35,7 @@ pub mod tune;
 
 pub use dataset::{Example, TrainingSet};
 pub use error::{Error, Result};
-pub use model::{train, ActorSource, HeadLabel, Labeler, Labels, Model, TrainOptions};
+pub use model::{train, ActorSource, HeadLabel, Labeler, LabelerPool, Labels, Model, TrainOptions};
 
 /// The shipped default model (`models/default.json`), embedded at build time
 /// so that an installed binary works from any directory.

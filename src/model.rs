@@ -505,6 +505,39 @@ impl Labeler<'_> {
     }
 }
 
+/// One [`Labeler`] per worker thread of the current rayon pool, so that each
+/// thread keeps its warm word cache across items and batches (`map_init`
+/// would build a fresh labeler for every split of the work).
+#[derive(Debug)]
+pub struct LabelerPool<'m> {
+    labelers: Vec<std::sync::Mutex<Labeler<'m>>>,
+}
+
+impl<'m> LabelerPool<'m> {
+    /// A labeler for each thread of the current rayon pool, plus one for
+    /// callers outside it.
+    pub fn new(model: &'m Model) -> Self {
+        let labelers = (0..=rayon::current_num_threads())
+            .map(|_| std::sync::Mutex::new(model.labeler()))
+            .collect();
+        LabelerPool { labelers }
+    }
+
+    /// Runs `f` with the calling thread's labeler.
+    pub fn with<R>(&self, f: impl FnOnce(&mut Labeler<'m>) -> R) -> R {
+        let slot = rayon::current_thread_index()
+            .filter(|&i| i + 1 < self.labelers.len())
+            .unwrap_or(self.labelers.len() - 1);
+        // Each slot belongs to one thread, so the lock is never contended;
+        // a poisoned lock only means an earlier panic, and the buffers are
+        // reset on every use.
+        let mut labeler = self.labelers[slot]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        f(&mut labeler)
+    }
+}
+
 /// Index of the largest value; the first one on ties, so results are stable.
 fn argmax(values: &[f32]) -> usize {
     values
@@ -647,12 +680,10 @@ impl Model {
 
     /// Labels many paragraphs on all cores; the output order is the input order.
     pub fn label_batch<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Vec<Labels> {
+        let pool = LabelerPool::new(self);
         texts
             .par_iter()
-            .map_init(
-                || self.labeler(),
-                |labeler, text| labeler.label(text.as_ref()),
-            )
+            .map(|text| pool.with(|labeler| labeler.label(text.as_ref())))
             .collect()
     }
 }

@@ -173,6 +173,7 @@ fn label_stream(
         skipped: 0,
     };
     let mut rollup: Option<(String, Rollup)> = None;
+    let labelers = vektor::model::LabelerPool::new(model);
     loop {
         let chunk: Vec<vektor::Result<InputRecord>> = records.by_ref().take(CHUNK).collect();
         if chunk.is_empty() {
@@ -180,10 +181,7 @@ fn label_stream(
         }
         let rows: Vec<vektor::Result<Row>> = chunk
             .into_par_iter()
-            .map_init(
-                || model.labeler(),
-                |labeler, item| to_row(labeler, item, cmd, thresholds),
-            )
+            .map(|item| labelers.with(|labeler| to_row(labeler, item, cmd, thresholds)))
             .collect();
         for row in rows {
             // Rows before a fatal one are written first, so stdout holds

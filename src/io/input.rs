@@ -15,7 +15,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
+use serde_json::value::RawValue;
 
 use crate::error::{Error, Result};
 use crate::text::ParagraphMode;
@@ -91,7 +91,7 @@ impl Default for InputOptions {
 }
 
 /// One paragraph to label, with where it came from.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct InputRecord {
     /// The file it came from (`-` for standard input).
     pub source: Arc<str>,
@@ -101,8 +101,46 @@ pub struct InputRecord {
     pub line: u64,
     /// The paragraph's text.
     pub text: String,
-    /// Fields passed through from the input row.
-    pub fields: Map<String, Value>,
+    /// Fields passed through from the input row, in input order, as JSON
+    /// text exactly as read (CSV cells become JSON strings).
+    pub fields: Fields,
+}
+
+/// Passed-through fields: name and raw JSON value. Kept as raw text so that
+/// passing a field through costs a copy, not a parse and a re-serialisation.
+pub type Fields = Vec<(String, Box<RawValue>)>;
+
+/// A JSON object read as its fields in order, values left unparsed.
+struct RawObject(Fields);
+
+impl<'de> serde::Deserialize<'de> for RawObject {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RawObject;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<RawObject, A::Error> {
+                let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(4));
+                while let Some((key, value)) = map.next_entry::<String, Box<RawValue>>()? {
+                    fields.push((key, value));
+                }
+                Ok(RawObject(fields))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
+}
+
+/// A string as a raw JSON value.
+pub fn raw_string(value: &str) -> Box<RawValue> {
+    serde_json::value::to_raw_value(value).expect("a string always serialises")
 }
 
 /// Expands directories into the `*.txt` files under them (sorted, so runs
@@ -322,7 +360,7 @@ impl SourceReader {
         })
     }
 
-    fn record(&mut self, line: u64, text: String, fields: Map<String, Value>) -> InputRecord {
+    fn record(&mut self, line: u64, text: String, fields: Fields) -> InputRecord {
         self.paragraph += 1;
         InputRecord {
             source: self.name.clone(),
@@ -366,7 +404,7 @@ impl SourceReader {
             };
             if !text.is_empty() {
                 let text = text.to_string();
-                return Some(Ok(self.record(self.line, text, Map::new())));
+                return Some(Ok(self.record(self.line, text, Fields::new())));
             }
         }
     }
@@ -400,7 +438,7 @@ impl SourceReader {
         if block.is_empty() {
             return None;
         }
-        Some(Ok(self.record(start, block, Map::new())))
+        Some(Ok(self.record(start, block, Fields::new())))
     }
 
     fn next_json(&mut self) -> Option<Result<InputRecord>> {
@@ -416,29 +454,36 @@ impl SourceReader {
                 Ok(raw) if raw.trim().is_empty() => continue,
                 Ok(raw) => raw,
             };
-            let object = match serde_json::from_str::<Value>(raw) {
-                Ok(Value::Object(object)) => object,
-                Ok(_) => return Some(Err(self.row_error(line, "expected a JSON object"))),
+            let object = match serde_json::from_str::<RawObject>(raw) {
+                Ok(RawObject(fields)) => fields,
+                Err(e) if e.is_data() => {
+                    return Some(Err(self.row_error(line, "expected a JSON object")))
+                }
                 Err(e) => return Some(Err(self.row_error(line, format!("malformed JSON: {e}")))),
             };
             return Some(self.json_record(line, object));
         }
     }
 
-    fn json_record(&mut self, line: u64, mut object: Map<String, Value>) -> Result<InputRecord> {
-        let text = match object.remove(&self.text_field) {
-            Some(Value::String(text)) => text,
-            None | Some(Value::Null) => {
+    fn json_record(&mut self, line: u64, mut fields: Fields) -> Result<InputRecord> {
+        let Some(at) = fields.iter().position(|(k, _)| *k == self.text_field) else {
+            return Err(self.row_error(line, format!("missing text field `{}`", self.text_field)));
+        };
+        let (_, raw) = fields.remove(at);
+        let text = match serde_json::from_str::<Option<String>>(raw.get()) {
+            Ok(Some(text)) => text,
+            Ok(None) => {
                 return Err(
                     self.row_error(line, format!("missing text field `{}`", self.text_field))
                 )
             }
-            Some(other) => {
+            Err(_) => {
                 return Err(self.row_error(
                     line,
                     format!(
-                        "text field `{}` must be a string, got {other}",
-                        self.text_field
+                        "text field `{}` must be a string, got {}",
+                        self.text_field,
+                        raw.get()
                     ),
                 ))
             }
@@ -446,10 +491,9 @@ impl SourceReader {
         if text.trim().is_empty() {
             return Err(self.row_error(line, "empty text"));
         }
-        let fields = match &self.keep_fields {
-            None => object,
-            Some(keep) => keep.iter().filter_map(|k| object.remove_entry(k)).collect(),
-        };
+        if let Some(keep) = &self.keep_fields {
+            fields.retain(|(k, _)| keep.contains(k));
+        }
         Ok(self.record(line, text, fields))
     }
 
@@ -512,7 +556,7 @@ impl SourceReader {
             }
         }
         self.line = line;
-        let mut fields = Map::new();
+        let mut fields = Fields::new();
         let mut text = None;
         for (c, raw) in record.iter().enumerate() {
             let value = match std::str::from_utf8(raw) {
@@ -535,7 +579,7 @@ impl SourceReader {
                 .as_ref()
                 .is_none_or(|keep| keep.contains(&header[c]))
             {
-                fields.insert(header[c].clone(), Value::String(value.to_string()));
+                fields.push((header[c].clone(), raw_string(value)));
             }
         }
         match text {

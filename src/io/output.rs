@@ -117,6 +117,37 @@ struct Columns {
     heads: Vec<(Arc<str>, Vec<Arc<str>>)>,
 }
 
+/// Appends `s` as a JSON string (quoted and escaped).
+fn json_string(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        serde_json::to_writer(out, s).expect("writing to a Vec cannot fail");
+    }
+}
+
+/// Appends a probability rounded to four decimals, without trailing zeros.
+fn json_probability(out: &mut Vec<u8>, p: f32) {
+    let n = (f64::from(p) * 10_000.0).round().clamp(0.0, 10_000.0) as u32;
+    match n {
+        0 => out.push(b'0'),
+        10_000 => out.push(b'1'),
+        _ => {
+            let digits = [
+                b'0' + (n / 1000) as u8,
+                b'0' + (n / 100 % 10) as u8,
+                b'0' + (n / 10 % 10) as u8,
+                b'0' + (n % 10) as u8,
+            ];
+            let len = 4 - digits.iter().rev().take_while(|&&d| d == b'0').count();
+            out.extend_from_slice(b"0.");
+            out.extend_from_slice(&digits[..len]);
+        }
+    }
+}
+
 fn round4(v: f32) -> f64 {
     (f64::from(v) * 10_000.0).round() / 10_000.0
 }
@@ -189,37 +220,65 @@ impl<W: Write> RowWriter<W> {
         Ok(self.out)
     }
 
+    /// Writes one JSON Lines record by hand: this is the hot path of
+    /// `vektor label`, and building a `serde_json::Value` per row would cost
+    /// more than labelling the paragraph.
     fn write_json(&mut self, row: &Row) -> std::io::Result<()> {
-        let mut record = Map::new();
-        record.insert("source".into(), Value::from(row.input.source.as_ref()));
+        let line = &mut self.line;
+        line.clear();
+        line.extend_from_slice(b"{\"source\":");
+        json_string(line, &row.input.source);
         match &row.outcome {
             Outcome::Skipped(message) => {
-                record.insert("line".into(), Value::from(row.input.line));
-                record.insert("error".into(), Value::from(message.as_str()));
+                line.extend_from_slice(b",\"line\":");
+                line.extend_from_slice(row.input.line.to_string().as_bytes());
+                line.extend_from_slice(b",\"error\":");
+                json_string(line, message);
             }
             Outcome::Labelled(labels, explanation) => {
-                record.insert("paragraph".into(), Value::from(row.input.paragraph));
-                record.insert("line".into(), Value::from(row.input.line));
-                for (k, v) in &row.input.fields {
-                    record.insert(k.clone(), v.clone());
+                write!(
+                    line,
+                    ",\"paragraph\":{},\"line\":{}",
+                    row.input.paragraph, row.input.line
+                )?;
+                for (key, value) in &row.input.fields {
+                    line.push(b',');
+                    json_string(line, key);
+                    line.push(b':');
+                    line.extend_from_slice(value.get().as_bytes());
                 }
-                record.insert("text".into(), Value::from(row.input.text.as_str()));
-                let mut scores = Map::new();
+                line.extend_from_slice(b",\"text\":");
+                json_string(line, &row.input.text);
                 for head in &labels.heads {
-                    record.insert(head.head.to_string(), Value::from(head.label.as_ref()));
-                    record.insert(
-                        format!("{}_confidence", head.head),
-                        Value::from(round4(head.confidence)),
-                    );
-                    let classes: Map<String, Value> = head
-                        .scores
-                        .iter()
-                        .map(|(c, p)| (c.to_string(), Value::from(round4(*p))))
-                        .collect();
-                    scores.insert(head.head.to_string(), Value::Object(classes));
+                    line.push(b',');
+                    json_string(line, &head.head);
+                    line.push(b':');
+                    json_string(line, &head.label);
+                    line.push(b',');
+                    json_string(line, &format!("{}_confidence", head.head));
+                    line.push(b':');
+                    json_probability(line, head.confidence);
                 }
-                record.insert("scores".into(), Value::Object(scores));
+                line.extend_from_slice(b",\"scores\":{");
+                for (h, head) in labels.heads.iter().enumerate() {
+                    if h > 0 {
+                        line.push(b',');
+                    }
+                    json_string(line, &head.head);
+                    line.extend_from_slice(b":{");
+                    for (c, (class, p)) in head.scores.iter().enumerate() {
+                        if c > 0 {
+                            line.push(b',');
+                        }
+                        json_string(line, class);
+                        line.push(b':');
+                        json_probability(line, *p);
+                    }
+                    line.push(b'}');
+                }
+                line.push(b'}');
                 if let Some(explanation) = explanation {
+                    line.extend_from_slice(b",\"explain\":");
                     let explain: Map<String, Value> = labels
                         .heads
                         .iter()
@@ -232,14 +291,12 @@ impl<W: Write> RowWriter<W> {
                             (head.head.to_string(), Value::Array(terms))
                         })
                         .collect();
-                    record.insert("explain".into(), Value::Object(explain));
+                    serde_json::to_writer(&mut *line, &explain)?;
                 }
             }
         }
-        self.line.clear();
-        serde_json::to_writer(&mut self.line, &Value::Object(record))?;
-        self.line.push(b'\n');
-        self.out.write_all(&self.line)
+        line.extend_from_slice(b"}\n");
+        self.out.write_all(line)
     }
 
     fn write_delimited(&mut self, row: &Row, delimiter: u8) -> std::io::Result<()> {
@@ -250,7 +307,7 @@ impl<W: Write> RowWriter<W> {
                 return self.write_error_line(row, delimiter);
             };
             let columns = Columns {
-                fields: row.input.fields.keys().cloned().collect(),
+                fields: row.input.fields.iter().map(|(k, _)| k.clone()).collect(),
                 heads: labels
                     .heads
                     .iter()
@@ -285,10 +342,18 @@ impl<W: Write> RowWriter<W> {
                     row.input.line.to_string(),
                 ];
                 for field in &columns.fields {
-                    cells.push(match row.input.fields.get(field) {
-                        None | Some(Value::Null) => String::new(),
-                        Some(Value::String(s)) => s.clone(),
-                        Some(other) => other.to_string(),
+                    let raw = row
+                        .input
+                        .fields
+                        .iter()
+                        .find(|(k, _)| k == field)
+                        .map(|(_, v)| v.get());
+                    cells.push(match raw {
+                        None | Some("null") => String::new(),
+                        // A JSON string becomes its text; numbers, objects … their JSON.
+                        Some(raw) => {
+                            serde_json::from_str::<String>(raw).unwrap_or_else(|_| raw.to_string())
+                        }
                     });
                 }
                 cells.push(row.input.text.clone());

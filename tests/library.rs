@@ -1,0 +1,188 @@
+//! The library API as a user's Rust code sees it: train, save, load, label.
+
+use std::path::Path;
+
+use proptest::prelude::*;
+use vektor::actors::Gazetteer;
+use vektor::dataset::{default_heads, TrainingSet};
+use vektor::io::input::{InputOptions, Records};
+use vektor::{ActorSource, Model, TrainOptions};
+
+fn tiny_set() -> TrainingSet {
+    TrainingSet::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny.jsonl"),
+        &default_heads(),
+    )
+    .unwrap()
+}
+
+fn tiny_model() -> Model {
+    vektor::train(&tiny_set(), &TrainOptions::default().min_df(1)).unwrap()
+}
+
+#[test]
+fn save_and_load_round_trip_gives_identical_labels_and_bytes() {
+    let model = tiny_model();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.json");
+    model.save(&path).unwrap();
+    let loaded = Model::load(&path).unwrap();
+    assert_eq!(loaded.to_json_bytes(), model.to_json_bytes());
+    for text in [
+        "Gazprom signed a new gas deal.",
+        "By Aigerim Sadykova, Almaty",
+        "Moscow banned imports of wheat.",
+    ] {
+        assert_eq!(loaded.label(text), model.label(text));
+    }
+    assert_eq!(loaded.card().rows, 24);
+    assert_eq!(loaded.card().class_counts["stance"]["aligned"], 6);
+}
+
+#[test]
+fn gazetteer_travels_inside_the_model_file() {
+    let model = tiny_model();
+    let loaded = Model::from_json_bytes(&model.to_json_bytes(), Path::new("mem")).unwrap();
+    assert_eq!(
+        loaded.vectorizer().actors(),
+        Some(&Gazetteer::default_actors())
+    );
+    let plain = vektor::train(
+        &tiny_set(),
+        &TrainOptions::default().min_df(1).actors(ActorSource::Off),
+    )
+    .unwrap();
+    assert!(plain.vectorizer().actors().is_none());
+    assert!(!plain
+        .vectorizer()
+        .terms()
+        .iter()
+        .any(|t| t.starts_with('@')));
+}
+
+#[test]
+fn markers_are_vocabulary_entries_with_weights() {
+    let model = tiny_model();
+    let terms = model.vectorizer().terms();
+    let russia = terms
+        .iter()
+        .position(|t| t == "@russia")
+        .expect("@russia is in the vocabulary");
+    let none = terms
+        .iter()
+        .position(|t| t == "@no-russia")
+        .expect("@no-russia is in the vocabulary");
+    let stance = &model.heads()[1];
+    let neutral = stance.classes.iter().position(|c| c == "neutral").unwrap();
+    assert!(
+        stance.feature_weights(none)[neutral] > stance.feature_weights(russia)[neutral],
+        "no mention of Russia pushes toward neutral"
+    );
+}
+
+#[test]
+fn a_paragraph_naming_only_gazprom_gets_the_russia_marker() {
+    let model = tiny_model();
+    let terms = model.vectorizer().terms();
+    let names = |text: &str| -> Vec<String> {
+        model
+            .vectorizer()
+            .transform(text)
+            .into_iter()
+            .map(|(f, _)| terms[f as usize].clone())
+            .collect()
+    };
+    assert!(names("Gazprom raised the price").contains(&"@russia".to_string()));
+    assert!(!names("Gazprom raised the price").contains(&"@no-russia".to_string()));
+    assert!(names("The school opened in Almaty").contains(&"@no-russia".to_string()));
+}
+
+#[test]
+fn label_batch_matches_label_in_order() {
+    let model = tiny_model();
+    let texts: Vec<String> = (0..500)
+        .map(|i| {
+            if i % 2 == 0 {
+                format!("Oil output rose {i} percent")
+            } else {
+                "Moscow banned Kazakh wheat".to_string()
+            }
+        })
+        .collect();
+    let batch = model.label_batch(&texts);
+    for (text, labels) in texts.iter().zip(&batch) {
+        assert_eq!(&model.label(text), labels);
+    }
+}
+
+#[test]
+fn training_refuses_a_head_with_one_class() {
+    let set = TrainingSet::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/one_theme.jsonl"),
+        &default_heads(),
+    )
+    .unwrap();
+    let err = vektor::train(&set, &TrainOptions::default()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("head `theme` needs at least two classes"),
+        "{err}"
+    );
+}
+
+#[test]
+fn explanation_names_words_as_written() {
+    let model = tiny_model();
+    let mut labeler = model.labeler();
+    let (labels, explanation) = labeler.explain("GAZPROM signed a new gas deal.", 3);
+    assert_eq!(&*labels.heads[0].label, "energy");
+    assert!(
+        explanation[0]
+            .iter()
+            .any(|c| c.text == "gas" || c.text == "GAZPROM"),
+        "{:?}",
+        explanation[0]
+    );
+    assert!(explanation.iter().flatten().all(|c| c.weight > 0.0));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn tokeniser_and_labeler_never_panic(text in any::<String>()) {
+        let analyzer = vektor::text::Analyzer::new(true, true);
+        let _ = analyzer.terms(&text);
+        for range in vektor::text::words(&text) {
+            prop_assert!(text.is_char_boundary(range.start) && text.is_char_boundary(range.end));
+        }
+        let model = tiny_model_cached();
+        let labels = model.label(&text);
+        for head in &labels.heads {
+            let total: f32 = head.scores.iter().map(|(_, p)| p).sum();
+            prop_assert!((total - 1.0).abs() < 1e-4);
+        }
+    }
+
+    #[test]
+    fn readers_never_panic_on_junk(bytes in proptest::collection::vec(any::<u8>(), 0..400), format in 0usize..4) {
+        let name = ["a.txt", "a.jsonl", "a.csv", "a.tsv"][format];
+        let records = Records::from_reader(name, Box::new(std::io::Cursor::new(bytes)), &InputOptions::default());
+        for record in records.take(1000).flatten() {
+            prop_assert!(!record.text.trim().is_empty());
+        }
+    }
+}
+
+fn tiny_model_cached() -> &'static Model {
+    static MODEL: std::sync::OnceLock<Model> = std::sync::OnceLock::new();
+    MODEL.get_or_init(tiny_model)
+}
+
+#[test]
+fn a_one_megabyte_paragraph_is_labelled() {
+    let text = "Kazakhstan oil pipeline ".repeat(45_000);
+    assert!(text.len() > 1_000_000);
+    let labels = tiny_model_cached().label(&text);
+    assert_eq!(&*labels.heads[0].label, "energy");
+}
