@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 
-use super::{load_set, ModelArg};
+use super::{load_set, parse_threshold, ModelArg};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum ReportFormat {
@@ -31,16 +31,6 @@ pub struct EvalCmd {
     /// Report coverage and accuracy when abstaining below these confidences: `stance=0.6`.
     #[arg(long, value_delimiter = ',', value_parser = parse_threshold)]
     min_confidence: Vec<(String, f32)>,
-}
-
-fn parse_threshold(s: &str) -> Result<(String, f32), String> {
-    let (head, value) = s
-        .split_once('=')
-        .ok_or_else(|| format!("expected HEAD=P, got `{s}`"))?;
-    let p: f32 = value
-        .parse()
-        .map_err(|_| format!("`{value}` is not a number"))?;
-    Ok((head.to_string(), p))
 }
 
 #[derive(serde::Serialize)]

@@ -1,11 +1,12 @@
 //! `vektor label`: stream paragraphs through the model in ordered parallel chunks.
 
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use vektor::io::input::{expand_paths, InputFormat, InputOptions, InputRecord, Records};
 use vektor::io::output::{Outcome, OutputFormat, Rollup, Row, RowWriter};
@@ -13,7 +14,7 @@ use vektor::io::AtomicFile;
 use vektor::text::ParagraphMode;
 use vektor::Model;
 
-use super::ModelArg;
+use super::{parse_threshold, ModelArg};
 
 /// Paragraphs read, labelled and written per round. Large enough to keep both
 /// cores busy between writes, small enough that memory stays a few MB
@@ -80,19 +81,6 @@ pub struct LabelCmd {
     quiet: bool,
 }
 
-fn parse_threshold(s: &str) -> Result<(String, f32), String> {
-    let (head, value) = s
-        .split_once('=')
-        .ok_or_else(|| format!("expected HEAD=P, got `{s}`"))?;
-    let p: f32 = value
-        .parse()
-        .map_err(|_| format!("`{value}` is not a number"))?;
-    if !(0.0..=1.0).contains(&p) {
-        return Err(format!("confidence must be between 0 and 1, got {p}"));
-    }
-    Ok((head.to_string(), p))
-}
-
 struct Counts {
     labelled: u64,
     skipped: u64,
@@ -132,21 +120,24 @@ pub fn run(cmd: LabelCmd) -> Result<u8> {
         .num_threads(cmd.threads.unwrap_or(0))
         .build()
         .context("cannot start worker threads")?;
+    let progress = progress_bar(&inputs, cmd.quiet);
     let records = Records::open(inputs, &options);
     let counts = match &cmd.output {
         Some(path) => {
             let mut file = AtomicFile::create(path)?;
-            let counts =
-                pool.install(|| label_stream(&model, records, &mut file, &cmd, &thresholds))?;
+            let counts = pool.install(|| {
+                label_stream(&model, records, &mut file, &cmd, &thresholds, &progress)
+            })?;
             file.commit()?;
             counts
         }
         None => {
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
-            pool.install(|| label_stream(&model, records, &mut out, &cmd, &thresholds))?
+            pool.install(|| label_stream(&model, records, &mut out, &cmd, &thresholds, &progress))?
         }
     };
+    progress.finish_and_clear();
     if !cmd.quiet {
         if counts.skipped > 0 {
             eprintln!(
@@ -166,6 +157,7 @@ fn label_stream(
     out: &mut dyn Write,
     cmd: &LabelCmd,
     thresholds: &BTreeMap<String, f32>,
+    progress: &ProgressBar,
 ) -> Result<Counts> {
     let mut writer = RowWriter::new(out, cmd.format);
     let mut counts = Counts {
@@ -174,6 +166,7 @@ fn label_stream(
     };
     let mut rollup: Option<(String, Rollup)> = None;
     let labelers = vektor::model::LabelerPool::new(model);
+    let started = std::time::Instant::now();
     loop {
         let chunk: Vec<vektor::Result<InputRecord>> = records.by_ref().take(CHUNK).collect();
         if chunk.is_empty() {
@@ -209,12 +202,43 @@ fn label_stream(
             }
             writer.write(&row)?;
         }
+        if !progress.is_hidden() {
+            let done = counts.labelled + counts.skipped;
+            let seconds = started.elapsed().as_secs_f64().max(1e-3);
+            progress.set_position(records.bytes_read());
+            progress.set_message(format!(
+                "{done} paragraphs, {:.0} paragraphs/s",
+                done as f64 / seconds
+            ));
+        }
     }
     if let Some((source, doc)) = rollup.take() {
         writer.write_rollup(&source, &doc)?;
     }
     writer.finish()?;
     Ok(counts)
+}
+
+/// A progress bar on stderr when it is a terminal and the input size is known
+/// (files, not stdin); hidden otherwise, so pipes and logs stay clean.
+fn progress_bar(inputs: &[PathBuf], quiet: bool) -> ProgressBar {
+    let from_stdin = inputs.iter().any(|p| p.as_os_str() == "-");
+    if quiet || from_stdin || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let total: u64 = inputs
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{bar:30} {bytes}/{total_bytes} {bytes_per_sec} {msg} eta {eta}",
+        )
+        .expect("the progress template is valid"),
+    );
+    bar
 }
 
 /// Labels one input item, or turns a bad row into a skipped row (with

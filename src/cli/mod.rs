@@ -155,3 +155,17 @@ impl TrainArgs {
 fn load_set(path: &std::path::Path, heads: &[String]) -> Result<TrainingSet> {
     Ok(TrainingSet::load(path, heads)?)
 }
+
+/// Parses `HEAD=P` for `--min-confidence`, with P between 0 and 1.
+fn parse_threshold(s: &str) -> std::result::Result<(String, f32), String> {
+    let (head, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected HEAD=P, got `{s}`"))?;
+    let p: f32 = value
+        .parse()
+        .map_err(|_| format!("`{value}` is not a number"))?;
+    if !(0.0..=1.0).contains(&p) {
+        return Err(format!("confidence must be between 0 and 1, got {p}"));
+    }
+    Ok((head.to_string(), p))
+}

@@ -13,6 +13,7 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use serde_json::value::RawValue;
@@ -189,6 +190,21 @@ pub struct Records {
     pending: std::vec::IntoIter<PathBuf>,
     options: InputOptions,
     current: Option<SourceReader>,
+    bytes_read: Arc<AtomicU64>,
+}
+
+/// Counts the bytes that pass through it, for progress reports.
+struct CountingReader {
+    inner: Box<dyn Read + Send>,
+    count: Arc<AtomicU64>,
+}
+
+impl Read for CountingReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
 }
 
 impl Records {
@@ -198,6 +214,7 @@ impl Records {
             pending: paths.into_iter(),
             options: options.clone(),
             current: None,
+            bytes_read: Arc::default(),
         }
     }
 
@@ -207,14 +224,26 @@ impl Records {
         reader: Box<dyn Read + Send>,
         options: &InputOptions,
     ) -> Records {
+        let mut records = Records::open(Vec::new(), options);
         let format = options
             .format
             .unwrap_or_else(|| InputFormat::from_path(Path::new(name)));
-        Records {
-            pending: Vec::new().into_iter(),
-            options: options.clone(),
-            current: Some(SourceReader::new(Arc::from(name), reader, format, options)),
-        }
+        let reader = records.counted(reader);
+        records.current = Some(SourceReader::new(Arc::from(name), reader, format, options));
+        records
+    }
+
+    /// Bytes read from the sources so far (slightly ahead of the records
+    /// returned, because reading is buffered).
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read.load(Ordering::Relaxed)
+    }
+
+    fn counted(&self, inner: Box<dyn Read + Send>) -> Box<dyn Read + Send> {
+        Box::new(CountingReader {
+            inner,
+            count: Arc::clone(&self.bytes_read),
+        })
     }
 
     fn open_next(&mut self) -> Option<Result<()>> {
@@ -232,6 +261,7 @@ impl Records {
             .options
             .format
             .unwrap_or_else(|| InputFormat::from_path(&path));
+        let reader = self.counted(reader);
         self.current = Some(SourceReader::new(name, reader, format, &self.options));
         Some(Ok(()))
     }
