@@ -442,7 +442,7 @@ impl TfIdf {
                 tf = tf.min(MARKER_COUNT_CAP);
             }
             if self.options.sublinear_tf {
-                tf = 1.0 + tf.ln();
+                tf = sublinear(tf);
             }
             let value = tf * self.idf[f];
             norm += value * value;
@@ -588,6 +588,18 @@ impl TfIdf {
             .as_ref()
             .map_or(NOT_AN_ACTOR_WORD, |a| a.word_id(lowercase_word));
         (stem, actor)
+    }
+}
+
+/// `1 + ln(count)`, from a table for the small counts nearly every feature has.
+#[inline]
+fn sublinear(count: f32) -> f32 {
+    const TABLE_SIZE: usize = 32;
+    static TABLE: std::sync::OnceLock<[f32; TABLE_SIZE]> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| std::array::from_fn(|k| 1.0 + (k.max(1) as f32).ln()));
+    match count as usize {
+        k if k < TABLE_SIZE && k as f32 == count => table[k],
+        _ => 1.0 + count.ln(),
     }
 }
 

@@ -41,11 +41,28 @@ pub struct Words<'a> {
     pos: usize,
 }
 
-fn is_word_char(c: char) -> bool {
-    if c.is_ascii() {
-        c.is_ascii_alphanumeric()
-    } else {
-        c.is_alphanumeric()
+impl Words<'_> {
+    /// Advances from byte `at` while `is_word_char(c) == inside`; returns
+    /// where that stops. Bytes below 0x80 are classified without decoding.
+    fn advance(&self, mut at: usize, inside: bool) -> usize {
+        let bytes = self.text.as_bytes();
+        while at < bytes.len() {
+            let byte = bytes[at];
+            let (is_word, width) = if byte < 0x80 {
+                (byte.is_ascii_alphanumeric(), 1)
+            } else {
+                let c = self.text[at..]
+                    .chars()
+                    .next()
+                    .expect("`at` is on a char boundary");
+                (c.is_alphanumeric(), c.len_utf8())
+            };
+            if is_word != inside {
+                break;
+            }
+            at += width;
+        }
+        at
     }
 }
 
@@ -54,11 +71,12 @@ impl Iterator for Words<'_> {
 
     fn next(&mut self) -> Option<Range<usize>> {
         loop {
-            let rest = &self.text[self.pos..];
-            let start = self.pos + rest.find(is_word_char)?;
-            let end = self.text[start..]
-                .find(|c: char| !is_word_char(c))
-                .map_or(self.text.len(), |n| start + n);
+            let start = self.advance(self.pos, false);
+            if start == self.text.len() {
+                self.pos = start;
+                return None;
+            }
+            let end = self.advance(start, true);
             self.pos = end;
             let is_possessive =
                 &self.text[start..end] == "s" && self.text[..start].ends_with(['\'', '’']);

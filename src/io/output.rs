@@ -255,8 +255,10 @@ impl<W: Write> RowWriter<W> {
                     line.push(b':');
                     json_string(line, &head.label);
                     line.push(b',');
-                    json_string(line, &format!("{}_confidence", head.head));
-                    line.push(b':');
+                    // `"theme"` → `"theme_confidence"` without a temporary string.
+                    json_string(line, &head.head);
+                    line.pop();
+                    line.extend_from_slice(b"_confidence\":");
                     json_probability(line, head.confidence);
                 }
                 line.extend_from_slice(b",\"scores\":{");
