@@ -123,7 +123,7 @@ impl Gazetteer {
             .expect("the shipped training/actors.toml is valid (checked by a unit test)")
     }
 
-    /// Parses a gazetteer from TOML text; errors carry the line and column.
+    /// Parses a gazetteer from TOML text; errors carry the line.
     pub fn from_toml_str(text: &str) -> std::result::Result<Gazetteer, String> {
         let groups: BTreeMap<String, ActorGroup> = toml::from_str(text).map_err(|e| {
             let place = e
@@ -151,6 +151,17 @@ impl Gazetteer {
                 return Err(format!(
                     "group `{name}`: name {bad:?} has no letters or digits"
                 ));
+            }
+        }
+        let mut owner: BTreeMap<String, &str> = BTreeMap::new();
+        for (name, group) in &groups {
+            for entry in &group.names {
+                let key = entry.to_lowercase();
+                if let Some(first) = owner.insert(key, name) {
+                    return Err(format!(
+                        "name {entry:?} is listed in both `{first}` and `{name}`"
+                    ));
+                }
             }
         }
         Ok(Gazetteer::from(groups))
@@ -280,6 +291,18 @@ mod tests {
         assert_eq!(
             actors.mentions("Russian Railways Act"),
             [("russia".to_string(), 1)]
+        );
+    }
+
+    #[test]
+    fn a_name_in_two_groups_is_refused() {
+        let err = Gazetteer::from_toml_str(
+            "[russia]\nnames = [\"Union State\"]\n[belarus]\nnames = [\"union state\"]\n",
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("listed in both `belarus` and `russia`"),
+            "{err}"
         );
     }
 

@@ -20,6 +20,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::io::input::{InputFormat, BOM};
 
 /// One labelled paragraph: its text and one label per head.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,14 +83,14 @@ impl TrainingSet {
     /// Reads a labelled file, choosing the format by extension.
     pub fn load(path: &Path, heads: &[String]) -> Result<TrainingSet> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let examples = match extension(path).as_str() {
-            "jsonl" | "ndjson" | "json" => read_jsonl(path, &bytes, heads)?,
-            "csv" => read_delimited(path, &bytes, heads, b',')?,
-            "tsv" => read_delimited(path, &bytes, heads, b'\t')?,
-            _ => {
+        let examples = match InputFormat::from_path(path) {
+            InputFormat::Jsonl => read_jsonl(path, &bytes, heads)?,
+            InputFormat::Csv => read_delimited(path, &bytes, heads, b',')?,
+            InputFormat::Tsv => read_delimited(path, &bytes, heads, b'\t')?,
+            InputFormat::Text => {
                 return Err(Error::UnknownFormat {
                     path: path.to_path_buf(),
-                    expected: ".jsonl, .ndjson, .csv or .tsv",
+                    expected: ".jsonl, .ndjson, .json, .csv or .tsv",
                 })
             }
         };
@@ -159,9 +160,10 @@ impl TrainingSet {
         counts
     }
 
-    /// Errors unless every head has at least two classes.
-    pub fn check_trainable(&self) -> Result<()> {
-        for (h, head) in self.heads.iter().enumerate() {
+    /// Errors unless each of the heads at `heads` has at least two classes.
+    pub fn check_trainable(&self, heads: &[usize]) -> Result<()> {
+        for &h in heads {
+            let head = &self.heads[h];
             let counts = self.class_counts(h);
             if counts.len() < 2 {
                 let only = counts
@@ -186,13 +188,6 @@ impl TrainingSet {
             sha256: self.sha256.clone(),
         }
     }
-}
-
-fn extension(path: &Path) -> String {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase()
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -241,6 +236,11 @@ fn read_jsonl(path: &Path, bytes: &[u8], heads: &[String]) -> Result<Vec<Example
     let mut examples = Vec::new();
     for (index, raw) in bytes.split(|&b| b == b'\n').enumerate() {
         let line = index as u64 + 1;
+        let raw = if index == 0 {
+            raw.strip_prefix(BOM).unwrap_or(raw)
+        } else {
+            raw
+        };
         let raw = std::str::from_utf8(raw).map_err(|e| {
             Error::parse(
                 path,
@@ -281,6 +281,15 @@ fn read_delimited(
         .map_err(|e| Error::parse(path, 1, format!("malformed header: {e}")))?
         .clone();
     let column = |name: &str| header.iter().position(|h| h.trim() == name);
+    for name in std::iter::once("text").chain(heads.iter().map(String::as_str)) {
+        if column(name).is_none() {
+            return Err(Error::parse(
+                path,
+                1,
+                format!("header has no column `{name}`"),
+            ));
+        }
+    }
     let mut examples = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| {

@@ -176,6 +176,9 @@ fn pair(a: u32, b: u32) -> u64 {
 /// the actor gazetteer whose markers are part of the vocabulary.
 #[derive(Debug)]
 pub struct TfIdf {
+    /// Distinguishes vectorizers, so a [`Scratch`] never reuses word codes
+    /// cached for another one.
+    id: u64,
     options: VectorizerOptions,
     terms: Vec<String>,
     idf: Vec<f32>,
@@ -201,6 +204,8 @@ pub struct TfIdfParts {
 /// labelling allocates nothing per word once the word cache is warm.
 #[derive(Debug, Default)]
 pub struct Scratch {
+    /// Id of the vectorizer whose word codes the caches hold (0: none).
+    owner: u64,
     lower: String,
     /// Lowercase word → (stem code, actor word id); each distinct word is
     /// stemmed once.
@@ -268,8 +273,8 @@ impl TfIdf {
         kept.sort_by(|a, b| a.0.cmp(&b.0));
         if kept.is_empty() {
             return Err(Error::Data(format!(
-                "no feature occurs in at least min_df={} of {n} paragraphs",
-                options.min_df
+                "no feature occurs in at least min_df={} and at most max_df={} of {n} paragraphs",
+                options.min_df, options.max_df
             )));
         }
         let idf = kept
@@ -353,7 +358,9 @@ impl TfIdf {
             markers,
             is_marker: terms.iter().map(|t| t.starts_with('@')).collect(),
         };
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Ok(TfIdf {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             options,
             terms,
             idf,
@@ -416,9 +423,13 @@ impl TfIdf {
         out: &mut Vec<(u32, f32)>,
         mut spans: Option<&mut Vec<Range<usize>>>,
     ) {
-        if scratch.counts.len() != self.terms.len() {
-            scratch.counts = vec![0.0; self.terms.len()];
-            scratch.first_span = vec![0..0; self.terms.len()];
+        if scratch.owner != self.id {
+            *scratch = Scratch {
+                owner: self.id,
+                counts: vec![0.0; self.terms.len()],
+                first_span: vec![0..0; self.terms.len()],
+                ..Scratch::default()
+            };
         }
         scratch.touched.clear();
         let explain = spans.is_some();

@@ -395,6 +395,13 @@ pub struct Contribution {
     pub weight: f32,
 }
 
+impl std::fmt::Display for Contribution {
+    /// `words (+0.42)`, as `--explain` and `eval --errors` show it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({:+.2})", self.text, self.weight)
+    }
+}
+
 /// Labels a stream of paragraphs with reusable buffers; one per thread.
 ///
 /// ```no_run
@@ -713,7 +720,7 @@ pub fn train(set: &TrainingSet, options: &TrainOptions) -> Result<Model> {
             })
         })
         .collect::<Result<_>>()?;
-    set.check_trainable()?;
+    set.check_trainable(&heads)?;
     let texts = set.texts();
     let vectorizer = TfIdf::fit(&texts, &options.vectorizer, options.gazetteer()?)?;
     let x = vectorizer.transform_dense(&texts);
@@ -771,13 +778,21 @@ fn fit_head(x: &Array2<f64>, labels: &[&str], name: &str, options: &TrainOptions
         })
         .collect();
     let rows = training_rows(&targets, classes.len(), options.balance);
-    let records = x.select(Axis(0), &rows);
+    // Without balancing the rows are all rows in order: train on a view
+    // rather than a copy of the (large, dense) matrix.
+    let oversampled;
+    let records = if options.balance {
+        oversampled = x.select(Axis(0), &rows);
+        oversampled.view()
+    } else {
+        x.view()
+    };
     let y: Array1<usize> = rows.iter().map(|&r| targets[r]).collect();
     let fitted = MultiLogisticRegression::default()
         .alpha(options.alpha)
         .max_iterations(options.max_iterations)
         .gradient_tolerance(options.tolerance)
-        .fit(&Dataset::new(records, y))
+        .fit(&DatasetBase::new(records, y))
         .map_err(|e| Error::Training {
             head: name.into(),
             message: e.to_string(),

@@ -146,17 +146,27 @@ pub fn tune(
     Ok(results)
 }
 
+/// Scores one combination; an error names the combination that failed.
 fn score(set: &TrainingSet, options: TrainOptions, scoring: Scoring<'_>) -> Result<TuneResult> {
+    score_unnamed(set, &options, scoring)
+        .map_err(|e| Error::Data(format!("with {}: {e}", options.to_args().join(" "))))
+}
+
+fn score_unnamed(
+    set: &TrainingSet,
+    options: &TrainOptions,
+    scoring: Scoring<'_>,
+) -> Result<TuneResult> {
     let per_fold: Vec<Vec<(String, f64)>> = match scoring {
         Scoring::Dev(dev) => {
-            let model = train(set, &options)?;
+            let model = train(set, options)?;
             vec![dev_summary(&model, dev)?
                 .heads
                 .into_iter()
                 .map(|(h, s)| (h, s.macro_f1))
                 .collect()]
         }
-        Scoring::CrossValidation { folds, seed } => cross_validate(set, &options, folds, seed)?
+        Scoring::CrossValidation { folds, seed } => cross_validate(set, options, folds, seed)?
             .into_iter()
             .map(|fold| {
                 fold.heads
@@ -182,7 +192,7 @@ fn score(set: &TrainingSet, options: TrainOptions, scoring: Scoring<'_>) -> Resu
         })
         .collect();
     Ok(TuneResult {
-        options,
+        options: options.clone(),
         score,
         score_sd,
         head_macro_f1,

@@ -708,3 +708,124 @@ fn inspect_shows_card_and_top_terms() {
                 .and(predicate::str::contains("reproduce: vektor train")),
         );
 }
+
+#[test]
+fn input_fields_never_clash_with_output_fields() {
+    let (dir, model) = tiny_model();
+    let input = dir.path().join("gold.jsonl");
+    std::fs::write(&input, "{\"id\": \"g1\", \"text\": \"Oil output rose\", \"theme\": \"energy\", \"stance_confidence\": 3}\n").unwrap();
+    let out = vektor()
+        .arg("label")
+        .arg("--model")
+        .arg(&model)
+        .arg(&input)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let line = String::from_utf8(out).unwrap();
+    assert_eq!(
+        line.matches("\"theme\":\"").count(),
+        1,
+        "one `theme` label key: {line}"
+    );
+    let row: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(row["input_theme"], "energy");
+    assert_eq!(row["input_stance_confidence"], 3);
+    assert_eq!(row["id"], "g1");
+}
+
+#[test]
+fn csv_header_comes_before_a_skipped_first_row() {
+    let (_dir, model) = tiny_model();
+    let out = vektor()
+        .arg("label")
+        .args(["--on-error=skip", "-f", "csv", "--model"])
+        .arg(&model)
+        .arg(data("label_with_bad_row.jsonl"))
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("source,paragraph,line,id,url,text,"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(lines.len(), 4);
+    let bad = vektor()
+        .arg("label")
+        .args(["--on-error=skip", "-f", "csv", "--model"])
+        .arg(&model)
+        .write_stdin("{\"text\": 1}\n")
+        .args(["--input-format", "jsonl"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    assert!(String::from_utf8(bad)
+        .unwrap()
+        .starts_with("source,paragraph,line,error\n-,,1,"));
+    vektor()
+        .arg("label")
+        .args(["--rollup", "-f", "csv", "--model"])
+        .arg(&model)
+        .arg(data("label_input.jsonl"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--rollup needs -f jsonl or -f table",
+        ));
+}
+
+#[test]
+fn a_bad_line_inside_a_block_keeps_the_rest_of_the_block() {
+    let (dir, model) = tiny_model();
+    let input = dir.path().join("wrapped.txt");
+    std::fs::write(
+        &input,
+        b"Kazakhstan signed a gas deal\n\xff\xfe broken\nwith Gazprom.\n\nBy Aigerim Sadykova\n",
+    )
+    .unwrap();
+    let out = vektor()
+        .arg("label")
+        .args(["--paragraphs=blank", "--on-error=skip", "--model"])
+        .arg(&model)
+        .arg(&input)
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let rows = json_lines(&out);
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0]["line"], 2);
+    assert!(rows[0]["error"].as_str().unwrap().contains("invalid UTF-8"));
+    assert_eq!(
+        rows[1]["text"],
+        "Kazakhstan signed a gas deal with Gazprom."
+    );
+    assert_eq!(rows[1]["line"], 1);
+    assert_eq!(rows[2]["line"], 5);
+}
+
+#[test]
+fn byte_order_mark_is_ignored() {
+    let dir = TempDir::new().unwrap();
+    let file = dir.path().join("bom.jsonl");
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend_from_slice(&std::fs::read(data("tiny.jsonl")).unwrap());
+    std::fs::write(&file, bytes).unwrap();
+    vektor()
+        .args(["train", "--min-df=1", "--data"])
+        .arg(&file)
+        .arg("--out")
+        .arg(dir.path().join("m.json"))
+        .assert()
+        .success();
+}

@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use std::io::Write;
+
 use anyhow::{bail, Result};
 use clap::Args;
 use vektor::eval::{learning_curve, sparkline};
@@ -27,6 +29,7 @@ pub struct CurveCmd {
 }
 
 pub fn run(cmd: CurveCmd) -> Result<u8> {
+    let mut out = super::stdout();
     if cmd.steps == 0 {
         bail!("--steps must be at least 1");
     }
@@ -37,34 +40,40 @@ pub fn run(cmd: CurveCmd) -> Result<u8> {
         .map(|i| i as f64 / cmd.steps as f64)
         .collect();
     let points = learning_curve(&set, &dev, &options, &fractions, cmd.seed)?;
-    println!(
+    writeln!(
+        out,
         "learning curve: {} → dev {} (macro-F1 per head)",
         set.source(),
         dev.source()
-    );
-    print!("{:>6} {:>6}", "share", "rows");
+    )?;
+    write!(out, "{:>6} {:>6}", "share", "rows")?;
     for head in &options.labels {
-        print!(" {head:>8}");
+        write!(out, " {head:>8}")?;
     }
-    println!();
+    writeln!(out)?;
     for p in &points {
-        print!("{:>5.0}% {:>6}", p.fraction * 100.0, p.rows);
+        write!(out, "{:>5.0}% {:>6}", p.fraction * 100.0, p.rows)?;
         for head in &options.labels {
-            print!(" {:>8.3}", p.heads.get(head).map_or(0.0, |s| s.macro_f1));
+            write!(
+                out,
+                " {:>8.3}",
+                p.heads.get(head).map_or(0.0, |s| s.macro_f1)
+            )?;
         }
-        println!();
+        writeln!(out)?;
     }
     for head in &options.labels {
         let series: Vec<f64> = points
             .iter()
             .map(|p| p.heads.get(head).map_or(0.0, |s| s.macro_f1))
             .collect();
-        println!(
+        writeln!(
+            out,
             "{head:>8} {}  {:.3} → {:.3}",
             sparkline(&series),
             series[0],
             series[series.len() - 1]
-        );
+        )?;
     }
     Ok(0)
 }

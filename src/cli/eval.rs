@@ -4,10 +4,12 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use std::io::Write;
+
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 
-use super::{load_set, parse_threshold, ModelArg};
+use super::{load_set, parse_threshold, thresholds_for, ModelArg};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum ReportFormat {
@@ -44,10 +46,11 @@ struct Mistake {
 }
 
 pub fn run(cmd: EvalCmd) -> Result<u8> {
+    let mut out = super::stdout();
     let model = cmd.model.load()?;
     let heads: Vec<String> = model.heads().iter().map(|h| h.name.clone()).collect();
     let set = load_set(&cmd.data, &heads)?;
-    let thresholds: BTreeMap<String, f32> = cmd.min_confidence.into_iter().collect();
+    let thresholds = thresholds_for(&model, &cmd.min_confidence)?;
     let reports = vektor::eval::evaluate(&model, &set, &thresholds)?;
     let mistakes = match cmd.errors {
         Some(n) => most_confident_mistakes(&model, &set, n),
@@ -56,23 +59,24 @@ pub fn run(cmd: EvalCmd) -> Result<u8> {
     match cmd.format {
         ReportFormat::Json => {
             let json = serde_json::json!({"data": set.source(), "rows": set.len(), "heads": reports, "errors": mistakes});
-            println!("{}", serde_json::to_string_pretty(&json)?);
+            writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
         }
         ReportFormat::Table => {
-            println!("{} ({} paragraphs)\n", set.source(), set.len());
+            writeln!(out, "{} ({} paragraphs)\n", set.source(), set.len())?;
             for report in &reports {
-                println!("{}", report.to_table());
+                writeln!(out, "{}", report.to_table())?;
             }
             for m in &mistakes {
-                println!(
+                writeln!(
+                    out,
                     "[{}] gold {} / predicted {} ({:.0}%): {}",
                     m.head,
                     m.gold,
                     m.predicted,
                     m.confidence * 100.0,
                     m.text
-                );
-                println!("      terms: {}", m.terms.join(", "));
+                )?;
+                writeln!(out, "      terms: {}", m.terms.join(", "))?;
             }
         }
     }
@@ -100,20 +104,7 @@ fn most_confident_mistakes(
                     gold: gold.clone(),
                     predicted: answer.label.to_string(),
                     confidence: answer.confidence,
-                    terms: explanation[h]
-                        .iter()
-                        .map(|c| {
-                            format!(
-                                "{} ({:+.2})",
-                                if c.text.is_empty() {
-                                    &c.feature
-                                } else {
-                                    &c.text
-                                },
-                                c.weight
-                            )
-                        })
-                        .collect(),
+                    terms: explanation[h].iter().map(ToString::to_string).collect(),
                 });
             }
         }

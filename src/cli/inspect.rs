@@ -1,5 +1,7 @@
 //! `vektor inspect`: the model card and the strongest terms per class.
 
+use std::io::Write;
+
 use anyhow::Result;
 use clap::Args;
 
@@ -15,33 +17,43 @@ pub struct InspectCmd {
 }
 
 pub fn run(cmd: InspectCmd) -> Result<u8> {
+    let mut out = super::stdout();
     let model = cmd.model.load()?;
     let card = model.card();
-    println!("vektor model (trained by vektor {})", card.vektor_version);
-    println!(
+    writeln!(
+        out,
+        "vektor model (trained by vektor {})",
+        card.vektor_version
+    )?;
+    writeln!(
+        out,
         "training data: {} ({} paragraphs, sha256 {})",
         card.training_file, card.rows, card.training_sha256
-    );
-    println!("vocabulary: {} features", card.vocabulary);
-    println!("reproduce: {}", card.command("models/default.json"));
+    )?;
+    writeln!(out, "vocabulary: {} features", card.vocabulary)?;
+    writeln!(out, "reproduce: {}", card.command("models/default.json"))?;
     for (head, counts) in &card.class_counts {
         let parts: Vec<String> = counts.iter().map(|(c, n)| format!("{c} {n}")).collect();
-        println!("classes of {head}: {}", parts.join(", "));
+        writeln!(out, "classes of {head}: {}", parts.join(", "))?;
     }
     match &card.dev {
         Some(dev) => {
             for (head, score) in &dev.heads {
-                println!(
+                writeln!(
+                    out,
                     "dev ({}, {} rows) {head}: accuracy {:.3}, macro-F1 {:.3}",
                     dev.file, dev.rows, score.accuracy, score.macro_f1
-                );
+                )?;
             }
         }
-        None => println!("dev figures: none recorded (train with --dev FILE to record them)"),
+        None => writeln!(
+            out,
+            "dev figures: none recorded (train with --dev FILE to record them)"
+        )?,
     }
     let terms = model.vectorizer().terms();
     for head in model.heads() {
-        println!("\n== {} ==", head.name);
+        writeln!(out, "\n== {} ==", head.name)?;
         for (c, class) in head.classes.iter().enumerate() {
             let mut ranked: Vec<(usize, f32)> = (0..terms.len())
                 .map(|f| (f, head.feature_weights(f)[c]))
@@ -52,7 +64,7 @@ pub fn run(cmd: InspectCmd) -> Result<u8> {
                 .take(cmd.top)
                 .map(|&(f, _)| terms[f].as_str())
                 .collect();
-            println!("{class:>11}: {}", top.join(", "));
+            writeln!(out, "{class:>11}: {}", top.join(", "))?;
         }
     }
     Ok(0)

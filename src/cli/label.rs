@@ -14,7 +14,7 @@ use vektor::io::AtomicFile;
 use vektor::text::ParagraphMode;
 use vektor::Model;
 
-use super::{parse_threshold, ModelArg};
+use super::{parse_threshold, thresholds_for, ModelArg};
 
 /// Paragraphs read, labelled and written per round. Large enough to keep both
 /// cores busy between writes, small enough that memory stays a few MB
@@ -88,19 +88,9 @@ struct Counts {
 
 pub fn run(cmd: LabelCmd) -> Result<u8> {
     let model = cmd.model.load()?;
-    let thresholds: BTreeMap<String, f32> = cmd.min_confidence.iter().cloned().collect();
-    for head in thresholds.keys() {
-        if !model.heads().iter().any(|h| &h.name == head) {
-            bail!(
-                "--min-confidence names head `{head}`, but the model has {}",
-                model
-                    .heads()
-                    .iter()
-                    .map(|h| h.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-        }
+    let thresholds = thresholds_for(&model, &cmd.min_confidence)?;
+    if cmd.rollup && matches!(cmd.format, OutputFormat::Csv | OutputFormat::Tsv) {
+        bail!("--rollup needs -f jsonl or -f table: CSV and TSV rows have one fixed shape");
     }
     let inputs = if cmd.inputs.is_empty() {
         vec![PathBuf::from("-")]

@@ -58,7 +58,7 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
         cause
             .downcast_ref::<std::io::Error>()
             .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-            || matches!(cause.downcast_ref::<vektor::Error>(), Some(vektor::Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe)
+            || matches!(cause.downcast_ref::<vektor::Error>(), Some(vektor::Error::Io { cause, .. }) if cause.kind() == std::io::ErrorKind::BrokenPipe)
     })
 }
 
@@ -168,4 +168,29 @@ fn parse_threshold(s: &str) -> std::result::Result<(String, f32), String> {
         return Err(format!("confidence must be between 0 and 1, got {p}"));
     }
     Ok((head.to_string(), p))
+}
+
+/// `--min-confidence` pairs as a map, refusing heads the model does not have.
+fn thresholds_for(
+    model: &Model,
+    pairs: &[(String, f32)],
+) -> Result<std::collections::BTreeMap<String, f32>> {
+    let names: Vec<&str> = model.heads().iter().map(|h| h.name.as_str()).collect();
+    if let Some((head, _)) = pairs
+        .iter()
+        .find(|(head, _)| !names.contains(&head.as_str()))
+    {
+        anyhow::bail!(
+            "--min-confidence names head `{head}`, but the model has {}",
+            names.join(", ")
+        );
+    }
+    Ok(pairs.iter().cloned().collect())
+}
+
+/// Standard output for reports. Commands write to it with `writeln!(…)?`
+/// rather than `println!`, which panics when the reader of a pipe goes away
+/// (`vektor inspect | head`); the error instead ends the run quietly.
+fn stdout() -> std::io::StdoutLock<'static> {
+    std::io::stdout().lock()
 }

@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use std::io::Write;
+
 use anyhow::Result;
 use clap::Args;
 use vektor::eval::{cross_validate, mean_sd};
@@ -26,24 +28,26 @@ pub struct CvCmd {
 }
 
 pub fn run_cv(cmd: CvCmd) -> Result<u8> {
+    let mut out = super::stdout();
     let options = cmd.train.options()?;
     let set = load_set(&cmd.data, &options.labels)?;
     let started = Instant::now();
     let folds = cross_validate(&set, &options, cmd.folds, cmd.seed)?;
-    println!(
+    writeln!(
+        out,
         "{}-fold cross-validation of {} ({} paragraphs, seed {})",
         cmd.folds,
         set.source(),
         set.len(),
         cmd.seed
-    );
+    )?;
     for head in &options.labels {
         let f1: Vec<f64> = folds.iter().map(|f| f.heads[head].macro_f1).collect();
         let acc: Vec<f64> = folds.iter().map(|f| f.heads[head].accuracy).collect();
         let per_fold: Vec<String> = f1.iter().map(|v| format!("{v:.3}")).collect();
         let (f1_mean, f1_sd) = mean_sd(&f1);
         let (acc_mean, acc_sd) = mean_sd(&acc);
-        println!("{head:>8}: macro-F1 {f1_mean:.3} ± {f1_sd:.3}  accuracy {acc_mean:.3} ± {acc_sd:.3}  (folds: {})", per_fold.join(" "));
+        writeln!(out, "{head:>8}: macro-F1 {f1_mean:.3} ± {f1_sd:.3}  accuracy {acc_mean:.3} ± {acc_sd:.3}  (folds: {})", per_fold.join(" "))?;
     }
     eprintln!("({:.0}s)", started.elapsed().as_secs_f64());
     Ok(0)
@@ -96,6 +100,7 @@ pub struct TuneCmd {
 }
 
 pub fn run_tune(cmd: TuneCmd) -> Result<u8> {
+    let mut out = super::stdout();
     let base = cmd.train.options()?;
     let set = load_set(&cmd.data, &base.labels)?;
     let dev = cmd
@@ -133,11 +138,13 @@ pub fn run_tune(cmd: TuneCmd) -> Result<u8> {
         Some(dev) => format!("dev set {}", dev.source()),
         None => format!("{}-fold cross-validation (seed {})", cmd.folds, cmd.seed),
     };
-    println!(
+    writeln!(
+        out,
         "{} combinations scored on {scored_on}; score = macro-F1 averaged over heads",
         results.len()
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "{:>4} {:>7} {:>6}  {:>6} {:>6} {:>6} {:>9} {:>6} {:>5} {:>7} {:>6}  per head",
         "rank",
         "score",
@@ -150,7 +157,7 @@ pub fn run_tune(cmd: TuneCmd) -> Result<u8> {
         "stem",
         "balance",
         "actors"
-    );
+    )?;
     for (rank, r) in results.iter().take(cmd.show).enumerate() {
         let o = &r.options;
         let heads: Vec<String> = r
@@ -158,7 +165,8 @@ pub fn run_tune(cmd: TuneCmd) -> Result<u8> {
             .iter()
             .map(|(h, f)| format!("{h} {f:.3}"))
             .collect();
-        println!(
+        writeln!(
+            out,
             "{:>4} {:>7.4} {:>6.3}  {:>6} {:>6} {:>6} {:>9} {:>6} {:>5} {:>7} {:>6}  {}",
             rank + 1,
             r.score,
@@ -172,14 +180,15 @@ pub fn run_tune(cmd: TuneCmd) -> Result<u8> {
             o.balance,
             o.actors != vektor::ActorSource::Off,
             heads.join(", ")
-        );
+        )?;
     }
     let best = &results[0];
-    println!(
+    writeln!(
+        out,
         "\nbest: vektor train --data {} --out models/default.json {}",
         cmd.data.display(),
         best.options.to_args().join(" ")
-    );
+    )?;
     eprintln!("tune took {:.0}s", started.elapsed().as_secs_f64());
     Ok(0)
 }

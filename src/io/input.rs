@@ -4,11 +4,12 @@
 //! Lines and CSV/TSV give one paragraph per row, from a named text field,
 //! and every other field can be passed through to the output so that users
 //! can join results back to their data. Nothing is read before it is needed,
-//! so memory stays bounded whatever the input size.
+//! so memory stays bounded whatever the input size (one line, or one
+//! blank-line block, is held whole).
 //!
 //! A row that cannot be used (malformed JSON, missing or empty text, invalid
 //! UTF-8) is reported as an [`Error::Parse`] naming the source and line, and
-//! reading can go on past it; an I/O error ends the stream.
+//! reading can go on past it; an I/O error ends reading of that source.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -20,6 +21,9 @@ use serde_json::value::RawValue;
 
 use crate::error::{Error, Result};
 use crate::text::ParagraphMode;
+
+/// The UTF-8 byte-order mark some Windows tools put at the start of a file.
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Format of a labelling input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +39,7 @@ pub enum InputFormat {
 }
 
 impl InputFormat {
-    /// The format a file name implies: `.jsonl`/`.ndjson`, `.csv`, `.tsv`,
+    /// The format a file name implies: `.jsonl`/`.ndjson`/`.json`, `.csv`, `.tsv`,
     /// and plain text for anything else (`.txt`, no extension, stdin).
     pub fn from_path(path: &Path) -> InputFormat {
         match path
@@ -44,7 +48,7 @@ impl InputFormat {
             .map(str::to_ascii_lowercase)
             .as_deref()
         {
-            Some("jsonl" | "ndjson") => InputFormat::Jsonl,
+            Some("jsonl" | "ndjson" | "json") => InputFormat::Jsonl,
             Some("csv") => InputFormat::Csv,
             Some("tsv" | "tab") => InputFormat::Tsv,
             _ => InputFormat::Text,
@@ -163,8 +167,11 @@ pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
 
 fn collect_txt(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
-        let path = entry.map_err(|e| Error::io(dir, e))?.path();
-        if path.is_dir() {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let path = entry.path();
+        // `file_type` does not follow symlinks, so a link back up the tree
+        // cannot send the walk round in circles.
+        if entry.file_type().map_err(|e| Error::io(&path, e))?.is_dir() {
             collect_txt(&path, out)?;
         } else if path
             .extension()
@@ -306,6 +313,9 @@ struct SourceReader {
     line: u64,
     paragraph: u64,
     buf: Vec<u8>,
+    /// Blank-line mode: the block being built and the line it starts on.
+    block: String,
+    block_start: u64,
     failed: bool,
 }
 
@@ -353,6 +363,8 @@ impl SourceReader {
             line: 0,
             paragraph: 0,
             buf: Vec::new(),
+            block: String::new(),
+            block_start: 0,
             failed: false,
         }
     }
@@ -377,6 +389,9 @@ impl SourceReader {
         self.line += 1;
         while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
             self.buf.pop();
+        }
+        if self.line == 1 && self.buf.starts_with(BOM) {
+            self.buf.drain(..BOM.len());
         }
         Ok(true)
     }
@@ -439,9 +454,10 @@ impl SourceReader {
         }
     }
 
+    /// The next blank-line block. The block being built lives in `self`, so
+    /// that a bad line inside it is reported (and skipped) without losing
+    /// the lines around it.
     fn next_text_block(&mut self) -> Option<Result<InputRecord>> {
-        let mut block = String::new();
-        let mut start = 0;
         loop {
             match self.read_line() {
                 Err(e) => return Some(Err(e)),
@@ -453,22 +469,28 @@ impl SourceReader {
                 Ok(text) => text.trim(),
             };
             if text.is_empty() {
-                if block.is_empty() {
+                if self.block.is_empty() {
                     continue;
                 }
                 break;
             }
-            if block.is_empty() {
-                start = self.line;
+            if self.block.is_empty() {
+                self.block_start = self.line;
             } else {
-                block.push(' ');
+                self.block.push(' ');
             }
-            block.push_str(text);
+            // `line_text` borrows all of `self`; take the (already checked)
+            // line from the buffer field itself to append it to the block.
+            let text = std::str::from_utf8(&self.buf)
+                .expect("checked by line_text")
+                .trim();
+            self.block.push_str(text);
         }
-        if block.is_empty() {
+        if self.block.is_empty() {
             return None;
         }
-        Some(Ok(self.record(start, block, Fields::new())))
+        let block = std::mem::take(&mut self.block);
+        Some(Ok(self.record(self.block_start, block, Fields::new())))
     }
 
     fn next_json(&mut self) -> Option<Result<InputRecord>> {

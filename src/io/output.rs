@@ -106,15 +106,45 @@ impl Rollup {
 pub struct RowWriter<W: Write> {
     out: W,
     format: OutputFormat,
-    /// Columns of CSV/TSV output, fixed by the first row written.
+    /// Columns of CSV/TSV output, fixed by the first labelled row.
     columns: Option<Columns>,
+    /// Skipped rows (source, line, reason) that came before the first
+    /// labelled row, held back so that the header is written first.
+    held_errors: Vec<(String, u64, String)>,
     line: Vec<u8>,
 }
 
 #[derive(Debug)]
 struct Columns {
+    /// Passed-through input fields, and the names they get in the output.
     fields: Vec<String>,
+    names: Vec<String>,
     heads: Vec<(Arc<str>, Vec<Arc<str>>)>,
+}
+
+/// The output name of a passed-through field: its own, or `input_<name>`
+/// when vektor writes a field of that name itself (`text`, `theme`,
+/// `theme_confidence` …), so that no record has a key twice.
+pub fn output_key<'k>(key: &'k str, labels: &Labels) -> std::borrow::Cow<'k, str> {
+    let reserved = [
+        "source",
+        "paragraph",
+        "line",
+        "text",
+        "scores",
+        "explain",
+        "error",
+    ]
+    .contains(&key)
+        || labels.heads.iter().any(|h| {
+            key.strip_prefix(&*h.head)
+                .is_some_and(|rest| rest.is_empty() || rest == "_confidence")
+        });
+    if reserved {
+        std::borrow::Cow::Owned(format!("input_{key}"))
+    } else {
+        std::borrow::Cow::Borrowed(key)
+    }
 }
 
 /// Appends `s` as a JSON string (quoted and escaped).
@@ -159,6 +189,7 @@ impl<W: Write> RowWriter<W> {
             out,
             format,
             columns: None,
+            held_errors: Vec::new(),
             line: Vec::with_capacity(1024),
         }
     }
@@ -173,49 +204,63 @@ impl<W: Write> RowWriter<W> {
         }
     }
 
-    /// Writes a document roll-up record (JSON Lines and table only; CSV/TSV
-    /// rows have a fixed shape, so roll-ups go to a separate JSON file there).
+    /// Writes a document roll-up record. JSON Lines and table only: CSV/TSV
+    /// rows have a fixed shape (the CLI refuses `--rollup` with them).
     pub fn write_rollup(&mut self, source: &str, rollup: &Rollup) -> std::io::Result<()> {
-        let shares: Map<String, Value> = rollup
-            .shares()
-            .into_iter()
-            .map(|(head, classes)| {
-                let classes: Map<String, Value> = classes
-                    .into_iter()
-                    .map(|(c, s)| {
-                        (
-                            c.to_string(),
-                            Value::from((s * 10_000.0).round() / 10_000.0),
-                        )
-                    })
-                    .collect();
-                (head.to_string(), Value::Object(classes))
-            })
-            .collect();
+        let shares = rollup.shares();
         match self.format {
             OutputFormat::Table => {
                 writeln!(self.out, "== {source}: {} paragraphs", rollup.paragraphs)?;
                 for (head, classes) in &shares {
                     let parts: Vec<String> = classes
-                        .as_object()
-                        .into_iter()
-                        .flatten()
-                        .map(|(c, s)| format!("{c} {:.0}%", s.as_f64().unwrap_or(0.0) * 100.0))
+                        .iter()
+                        .map(|(c, s)| format!("{c} {:.0}%", s * 100.0))
                         .collect();
                     writeln!(self.out, "   {head}: {}", parts.join(", "))?;
                 }
                 Ok(())
             }
-            _ => {
+            OutputFormat::Jsonl => {
+                let shares: Map<String, Value> = shares
+                    .into_iter()
+                    .map(|(head, classes)| {
+                        let classes: Map<String, Value> = classes
+                            .into_iter()
+                            .map(|(c, s)| {
+                                (
+                                    c.to_string(),
+                                    Value::from((s * 10_000.0).round() / 10_000.0),
+                                )
+                            })
+                            .collect();
+                        (head.to_string(), Value::Object(classes))
+                    })
+                    .collect();
                 let record = serde_json::json!({"source": source, "rollup": true, "paragraphs": rollup.paragraphs, "shares": shares});
                 serde_json::to_writer(&mut self.out, &record)?;
                 self.out.write_all(b"\n")
             }
+            OutputFormat::Csv | OutputFormat::Tsv => Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "document roll-ups are written only as JSON Lines or a table",
+            )),
         }
     }
 
     /// Flushes and returns the inner writer.
     pub fn finish(mut self) -> std::io::Result<W> {
+        if !self.held_errors.is_empty() {
+            // Nothing was labelled, so the header has only the error columns.
+            let delimiter = if self.format == OutputFormat::Tsv {
+                b'\t'
+            } else {
+                b','
+            };
+            self.write_cells(&["source", "paragraph", "line", "error"], delimiter)?;
+            for (source, line, message) in std::mem::take(&mut self.held_errors) {
+                self.write_error_cells(&source, line, &message, delimiter)?;
+            }
+        }
         self.out.flush()?;
         Ok(self.out)
     }
@@ -243,7 +288,7 @@ impl<W: Write> RowWriter<W> {
                 )?;
                 for (key, value) in &row.input.fields {
                     line.push(b',');
-                    json_string(line, key);
+                    json_string(line, &output_key(key, labels));
                     line.push(b':');
                     line.extend_from_slice(value.get().as_bytes());
                 }
@@ -304,12 +349,23 @@ impl<W: Write> RowWriter<W> {
     fn write_delimited(&mut self, row: &Row, delimiter: u8) -> std::io::Result<()> {
         if self.columns.is_none() {
             let Outcome::Labelled(labels, _) = &row.outcome else {
-                // Columns come from the first labelled row; a skipped row
-                // before it is still written, as source/line/error.
-                return self.write_error_line(row, delimiter);
+                if let Outcome::Skipped(message) = &row.outcome {
+                    self.held_errors.push((
+                        row.input.source.to_string(),
+                        row.input.line,
+                        message.clone(),
+                    ));
+                }
+                return Ok(());
             };
             let columns = Columns {
                 fields: row.input.fields.iter().map(|(k, _)| k.clone()).collect(),
+                names: row
+                    .input
+                    .fields
+                    .iter()
+                    .map(|(k, _)| output_key(k, labels).into_owned())
+                    .collect(),
                 heads: labels
                     .heads
                     .iter()
@@ -322,7 +378,7 @@ impl<W: Write> RowWriter<W> {
                     .collect(),
             };
             let mut header: Vec<String> = vec!["source".into(), "paragraph".into(), "line".into()];
-            header.extend(columns.fields.iter().cloned());
+            header.extend(columns.names.iter().cloned());
             header.push("text".into());
             for (head, classes) in &columns.heads {
                 header.push(head.to_string());
@@ -333,6 +389,9 @@ impl<W: Write> RowWriter<W> {
             self.columns = Some(columns);
             let header: Vec<&str> = header.iter().map(String::as_str).collect();
             self.write_cells(&header, delimiter)?;
+            for (source, line, message) in std::mem::take(&mut self.held_errors) {
+                self.write_error_cells(&source, line, &message, delimiter)?;
+            }
         }
         match &row.outcome {
             Outcome::Skipped(_) => self.write_error_line(row, delimiter),
@@ -381,16 +440,22 @@ impl<W: Write> RowWriter<W> {
         let Outcome::Skipped(message) = &row.outcome else {
             return Ok(());
         };
+        self.write_error_cells(&row.input.source, row.input.line, message, delimiter)
+    }
+
+    fn write_error_cells(
+        &mut self,
+        source: &str,
+        line: u64,
+        message: &str,
+        delimiter: u8,
+    ) -> std::io::Result<()> {
         let width = self.columns.as_ref().map_or(0, |c| {
             4 + c.fields.len() + c.heads.iter().map(|(_, cl)| 2 + cl.len()).sum::<usize>()
         });
-        let mut cells = vec![
-            row.input.source.to_string(),
-            String::new(),
-            row.input.line.to_string(),
-        ];
+        let mut cells = vec![source.to_string(), String::new(), line.to_string()];
         cells.resize(width.max(3), String::new());
-        cells.push(message.clone());
+        cells.push(message.to_string());
         let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
         self.write_cells(&cells, delimiter)
     }
@@ -438,20 +503,7 @@ impl<W: Write> RowWriter<W> {
                 )?;
                 if let Some(explanation) = explanation {
                     for (head, terms) in labels.heads.iter().zip(explanation) {
-                        let parts: Vec<String> = terms
-                            .iter()
-                            .map(|c| {
-                                format!(
-                                    "{} ({:+.2})",
-                                    if c.text.is_empty() {
-                                        &c.feature
-                                    } else {
-                                        &c.text
-                                    },
-                                    c.weight
-                                )
-                            })
-                            .collect();
+                        let parts: Vec<String> = terms.iter().map(ToString::to_string).collect();
                         writeln!(self.out, "       {}: {}", head.head, parts.join(", "))?;
                     }
                 }
