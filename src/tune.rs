@@ -146,6 +146,26 @@ pub fn tune(
     Ok(results)
 }
 
+/// The combination to ship, by the one-standard-error rule: among the
+/// combinations scoring within one standard deviation of the best (the
+/// differences there are noise), the simplest — fewest n-grams, then the
+/// strongest L2 penalty — and of those the best scoring. A simpler, more
+/// regularised model is the safer bet on text unlike the training set.
+///
+/// `results` must be ranked best first, as [`tune`] returns them.
+pub fn recommend(results: &[TuneResult]) -> Option<&TuneResult> {
+    let best = results.first()?;
+    let floor = best.score - best.score_sd;
+    results.iter().filter(|r| r.score >= floor).min_by(|a, b| {
+        a.options
+            .vectorizer
+            .ngrams
+            .cmp(&b.options.vectorizer.ngrams)
+            .then(b.options.alpha.total_cmp(&a.options.alpha))
+            .then(b.score.total_cmp(&a.score))
+    })
+}
+
 /// Scores one combination; an error names the combination that failed.
 fn score(set: &TrainingSet, options: TrainOptions, scoring: Scoring<'_>) -> Result<TuneResult> {
     score_unnamed(set, &options, scoring)
@@ -197,4 +217,41 @@ fn score_unnamed(
         score_sd,
         head_macro_f1,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(alpha: f64, ngrams: usize, score: f64, score_sd: f64) -> TuneResult {
+        TuneResult {
+            options: TrainOptions::default().alpha(alpha).ngrams(ngrams),
+            score,
+            score_sd,
+            head_macro_f1: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn recommends_the_simplest_combination_within_one_sd_of_the_best() {
+        let ranked = [
+            result(0.03, 2, 0.852, 0.014),
+            result(0.3, 2, 0.851, 0.015),
+            result(0.3, 1, 0.850, 0.020),
+            result(0.1, 1, 0.849, 0.010),
+            result(3.0, 1, 0.700, 0.010),
+        ];
+        let chosen = recommend(&ranked).unwrap();
+        assert_eq!(
+            (chosen.options.alpha, chosen.options.vectorizer.ngrams),
+            (0.3, 1)
+        );
+        assert!(recommend(&[]).is_none());
+        let exact = [result(1.0, 2, 0.9, 0.0), result(3.0, 1, 0.89, 0.0)];
+        assert_eq!(
+            recommend(&exact).unwrap().options.alpha,
+            1.0,
+            "with no spread the best is chosen"
+        );
+    }
 }

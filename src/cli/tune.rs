@@ -189,6 +189,15 @@ pub fn run_tune(cmd: TuneCmd) -> Result<u8> {
         cmd.data.display(),
         best.options.to_args().join(" ")
     )?;
+    if let Some(chosen) = vektor::tune::recommend(&results) {
+        writeln!(
+            out,
+            "recommended (simplest within one sd of the best, score {:.4}): vektor train --data {} --out models/default.json {}",
+            chosen.score,
+            cmd.data.display(),
+            chosen.options.to_args().join(" ")
+        )?;
+    }
     eprintln!("tune took {:.0}s", started.elapsed().as_secs_f64());
     Ok(0)
 }
