@@ -230,7 +230,7 @@ pub fn evaluate(
             continue;
         };
         let gold = set.labels(column);
-        let predicted: Vec<&str> = predictions.iter().map(|l| &*l.heads[h].label).collect();
+        let predicted: Vec<&str> = predictions.iter().map(|l| l.heads[h].label).collect();
         let mut report = HeadReport::from_pairs(&head.name, &gold, &predicted, &head.classes);
         if let Some(&threshold) = min_confidence.get(&head.name) {
             let kept: Vec<usize> = (0..gold.len())

@@ -17,7 +17,6 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use linfa::prelude::*;
 use linfa_logistic::MultiLogisticRegression;
@@ -336,51 +335,50 @@ struct ModelFile {
 pub struct Model {
     vectorizer: TfIdf,
     heads: Vec<Head>,
-    head_names: Vec<Arc<str>>,
-    class_names: Vec<Vec<Arc<str>>>,
     card: ModelCard,
 }
 
-/// One head's answer for one paragraph.
+/// One head's answer for one paragraph. Names borrow from the model, so
+/// labelling shares nothing between threads but the read-only model.
 #[derive(Debug, Clone, PartialEq)]
-pub struct HeadLabel {
+pub struct HeadLabel<'m> {
     /// The head (`theme`, `stance`).
-    pub head: Arc<str>,
-    /// The most probable class.
-    pub label: Arc<str>,
+    pub head: &'m str,
+    /// The most probable class (or [`UNCERTAIN`] after [`Labels::abstain`]).
+    pub label: &'m str,
     /// Its probability.
     pub confidence: f32,
     /// Every class with its probability, in the head's class order.
-    pub scores: Vec<(Arc<str>, f32)>,
+    pub scores: Vec<(&'m str, f32)>,
 }
 
 /// Every head's answer for one paragraph.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Labels {
+pub struct Labels<'m> {
     /// One entry per head, in the model's head order.
-    pub heads: Vec<HeadLabel>,
+    pub heads: Vec<HeadLabel<'m>>,
 }
 
 /// The label given instead of a class when confidence is below a threshold.
 pub const UNCERTAIN: &str = "uncertain";
 
-impl Labels {
+impl<'m> Labels<'m> {
     /// Replaces the label of each head in `thresholds` whose confidence is
     /// below its threshold by [`UNCERTAIN`]; confidence and scores stay.
     pub fn abstain(&mut self, thresholds: &BTreeMap<String, f32>) {
         for head in &mut self.heads {
             if thresholds
-                .get(&*head.head)
+                .get(head.head)
                 .is_some_and(|&t| head.confidence < t)
             {
-                head.label = Arc::from(UNCERTAIN);
+                head.label = UNCERTAIN;
             }
         }
     }
 
     /// The answer of head `name`, if the model has it.
-    pub fn get(&self, name: &str) -> Option<&HeadLabel> {
-        self.heads.iter().find(|h| &*h.head == name)
+    pub fn get(&self, name: &str) -> Option<&HeadLabel<'m>> {
+        self.heads.iter().find(|h| h.head == name)
     }
 }
 
@@ -421,9 +419,9 @@ pub struct Labeler<'m> {
     probs: Vec<f32>,
 }
 
-impl Labeler<'_> {
+impl<'m> Labeler<'m> {
     /// Labels one paragraph.
-    pub fn label(&mut self, text: &str) -> Labels {
+    pub fn label(&mut self, text: &str) -> Labels<'m> {
         self.model
             .vectorizer
             .transform_into(text, &mut self.scratch, &mut self.features, None);
@@ -432,7 +430,7 @@ impl Labeler<'_> {
 
     /// Labels one paragraph and lists, per head, the `top` features that
     /// pushed the chosen class most, as written in the text.
-    pub fn explain(&mut self, text: &str, top: usize) -> (Labels, Vec<Vec<Contribution>>) {
+    pub fn explain(&mut self, text: &str, top: usize) -> (Labels<'m>, Vec<Vec<Contribution>>) {
         self.model.vectorizer.transform_into(
             text,
             &mut self.scratch,
@@ -450,7 +448,7 @@ impl Labeler<'_> {
                 let chosen = head
                     .classes
                     .iter()
-                    .position(|c| **c == *answer.label)
+                    .position(|c| c == answer.label)
                     .unwrap_or(0);
                 let mut contributions: Vec<Contribution> = self
                     .features
@@ -486,23 +484,22 @@ impl Labeler<'_> {
         (labels, explanations)
     }
 
-    fn labels_from_features(&mut self) -> Labels {
-        let model = self.model;
+    fn labels_from_features(&mut self) -> Labels<'m> {
+        let model: &'m Model = self.model;
         let heads = model
             .heads
             .iter()
-            .enumerate()
-            .map(|(h, head)| {
+            .map(|head| {
                 head.scores_into(&self.features, &mut self.probs);
                 let best = argmax(&self.probs);
-                let classes = &model.class_names[h];
                 HeadLabel {
-                    head: model.head_names[h].clone(),
-                    label: classes[best].clone(),
+                    head: &head.name,
+                    label: &head.classes[best],
                     confidence: self.probs[best],
-                    scores: classes
+                    scores: head
+                        .classes
                         .iter()
-                        .cloned()
+                        .map(String::as_str)
                         .zip(self.probs.iter().copied())
                         .collect(),
                 }
@@ -555,16 +552,9 @@ fn argmax(values: &[f32]) -> usize {
 
 impl Model {
     fn from_parts(vectorizer: TfIdf, heads: Vec<Head>, card: ModelCard) -> Model {
-        let head_names = heads.iter().map(|h| Arc::from(h.name.as_str())).collect();
-        let class_names = heads
-            .iter()
-            .map(|h| h.classes.iter().map(|c| Arc::from(c.as_str())).collect())
-            .collect();
         Model {
             vectorizer,
             heads,
-            head_names,
-            class_names,
             card,
         }
     }
@@ -681,12 +671,12 @@ impl Model {
     }
 
     /// Labels one paragraph.
-    pub fn label(&self, text: &str) -> Labels {
+    pub fn label(&self, text: &str) -> Labels<'_> {
         self.labeler().label(text)
     }
 
     /// Labels many paragraphs on all cores; the output order is the input order.
-    pub fn label_batch<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Vec<Labels> {
+    pub fn label_batch<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Vec<Labels<'_>> {
         let pool = LabelerPool::new(self);
         texts
             .par_iter()

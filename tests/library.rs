@@ -135,7 +135,7 @@ fn explanation_names_words_as_written() {
     let model = tiny_model();
     let mut labeler = model.labeler();
     let (labels, explanation) = labeler.explain("GAZPROM signed a new gas deal.", 3);
-    assert_eq!(&*labels.heads[0].label, "energy");
+    assert_eq!(labels.heads[0].label, "energy");
     assert!(
         explanation[0]
             .iter()
@@ -184,5 +184,5 @@ fn a_one_megabyte_paragraph_is_labelled() {
     let text = "Kazakhstan oil pipeline ".repeat(45_000);
     assert!(text.len() > 1_000_000);
     let labels = tiny_model_cached().label(&text);
-    assert_eq!(&*labels.heads[0].label, "energy");
+    assert_eq!(labels.heads[0].label, "energy");
 }

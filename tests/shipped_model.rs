@@ -95,8 +95,8 @@ fn clear_cut_paragraphs_get_the_expected_labels() {
     ];
     for (text, theme, stance) in cases {
         let labels = model.label(text);
-        assert_eq!(&*labels.get("theme").unwrap().label, theme, "{text}");
-        assert_eq!(&*labels.get("stance").unwrap().label, stance, "{text}");
+        assert_eq!(labels.get("theme").unwrap().label, theme, "{text}");
+        assert_eq!(labels.get("stance").unwrap().label, stance, "{text}");
     }
     assert!(Path::new(&root().join("examples/sample-article.txt")).exists());
 }

@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use vektor::io::input::{expand_paths, InputFormat, InputOptions, InputRecord, Records};
-use vektor::io::output::{Outcome, OutputFormat, Rollup, Row, RowWriter};
+use vektor::io::output::{render_jsonl, Outcome, OutputFormat, Rollup, Row, RowWriter};
 use vektor::io::AtomicFile;
 use vektor::text::ParagraphMode;
 use vektor::Model;
@@ -141,9 +141,65 @@ pub fn run(cmd: LabelCmd) -> Result<u8> {
     Ok(if counts.skipped > 0 { 1 } else { 0 })
 }
 
+/// Paragraphs read ahead, with the input bytes read so far (for progress).
+struct Chunk {
+    items: Vec<vektor::Result<InputRecord>>,
+    bytes_read: u64,
+}
+
+fn next_chunk(records: &mut Records) -> Chunk {
+    let items = records.by_ref().take(CHUNK).collect();
+    Chunk {
+        items,
+        bytes_read: records.bytes_read(),
+    }
+}
+
+/// Reads, labels and writes `records` chunk by chunk, in input order.
+///
+/// With more than one worker thread, a reader thread parses the next chunk
+/// while the workers label (and, for JSON Lines, render) the current one,
+/// so only the final `write` is sequential. With one thread everything runs
+/// on it, so `--threads 1` measures one core.
 fn label_stream(
     model: &Model,
     mut records: Records,
+    out: &mut dyn Write,
+    cmd: &LabelCmd,
+    thresholds: &BTreeMap<String, f32>,
+    progress: &ProgressBar,
+) -> Result<Counts> {
+    let read_ahead = rayon::current_num_threads() > 1;
+    std::thread::scope(|scope| {
+        let chunks: Box<dyn Iterator<Item = Chunk>> = if read_ahead {
+            // Two chunks in flight bound the memory; if the consumer stops
+            // (an error, a closed pipe) `send` fails and the reader ends.
+            let (sender, receiver) = std::sync::mpsc::sync_channel(2);
+            scope.spawn(move || loop {
+                let chunk = next_chunk(&mut records);
+                let last = chunk.items.is_empty();
+                if sender.send(chunk).is_err() || last {
+                    break;
+                }
+            });
+            Box::new(receiver.into_iter())
+        } else {
+            Box::new(std::iter::from_fn(move || Some(next_chunk(&mut records))))
+        };
+        write_chunks(
+            model,
+            chunks.take_while(|c| !c.items.is_empty()),
+            out,
+            cmd,
+            thresholds,
+            progress,
+        )
+    })
+}
+
+fn write_chunks(
+    model: &Model,
+    chunks: impl Iterator<Item = Chunk>,
     out: &mut dyn Write,
     cmd: &LabelCmd,
     thresholds: &BTreeMap<String, f32>,
@@ -156,20 +212,27 @@ fn label_stream(
     };
     let mut rollup: Option<(String, Rollup)> = None;
     let labelers = vektor::model::LabelerPool::new(model);
+    let render = cmd.format == OutputFormat::Jsonl;
     let started = std::time::Instant::now();
-    loop {
-        let chunk: Vec<vektor::Result<InputRecord>> = records.by_ref().take(CHUNK).collect();
-        if chunk.is_empty() {
-            break;
-        }
-        let rows: Vec<vektor::Result<Row>> = chunk
+    for chunk in chunks {
+        let rows: Vec<vektor::Result<(Row, Vec<u8>)>> = chunk
+            .items
             .into_par_iter()
-            .map(|item| labelers.with(|labeler| to_row(labeler, item, cmd, thresholds)))
+            .map(|item| {
+                let row = labelers.with(|labeler| to_row(labeler, item, cmd, thresholds))?;
+                let mut rendered = Vec::new();
+                if render {
+                    // Room for the text, the other fields and the scores.
+                    rendered.reserve(row.input.text.len() + 512);
+                    render_jsonl(&row, &mut rendered);
+                }
+                Ok((row, rendered))
+            })
             .collect();
         for row in rows {
             // Rows before a fatal one are written first, so stdout holds
             // everything up to the line the error names.
-            let row = row?;
+            let (row, rendered) = row?;
             if let Outcome::Skipped(_) = row.outcome {
                 counts.skipped += 1;
             } else {
@@ -190,12 +253,16 @@ fn label_stream(
                     }
                 }
             }
-            writer.write(&row)?;
+            if render {
+                writer.write_rendered(&rendered)?;
+            } else {
+                writer.write(&row)?;
+            }
         }
         if !progress.is_hidden() {
             let done = counts.labelled + counts.skipped;
             let seconds = started.elapsed().as_secs_f64().max(1e-3);
-            progress.set_position(records.bytes_read());
+            progress.set_position(chunk.bytes_read);
             progress.set_message(format!(
                 "{done} paragraphs, {:.0} paragraphs/s",
                 done as f64 / seconds
@@ -233,12 +300,12 @@ fn progress_bar(inputs: &[PathBuf], quiet: bool) -> ProgressBar {
 
 /// Labels one input item, or turns a bad row into a skipped row (with
 /// `--on-error skip`) or an error that stops the run.
-fn to_row(
-    labeler: &mut vektor::Labeler<'_>,
+fn to_row<'m>(
+    labeler: &mut vektor::Labeler<'m>,
     item: vektor::Result<InputRecord>,
     cmd: &LabelCmd,
     thresholds: &BTreeMap<String, f32>,
-) -> vektor::Result<Row> {
+) -> vektor::Result<Row<'m>> {
     let input = match item {
         Ok(input) => input,
         Err(vektor::Error::Parse {

@@ -12,7 +12,6 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
@@ -49,55 +48,50 @@ impl std::str::FromStr for OutputFormat {
 
 /// A paragraph's outcome: its labels (and explanation), or why it was skipped.
 #[derive(Debug)]
-pub enum Outcome {
+pub enum Outcome<'m> {
     /// Labelled, with per-head explanations when asked for.
-    Labelled(Labels, Option<Vec<Vec<Contribution>>>),
+    Labelled(Labels<'m>, Option<Vec<Vec<Contribution>>>),
     /// Could not be read; the message names the problem.
     Skipped(String),
 }
 
 /// A labelled (or skipped) paragraph ready to be written.
 #[derive(Debug)]
-pub struct Row {
+pub struct Row<'m> {
     /// The input, or for skipped rows a record with only source and line.
     pub input: InputRecord,
     /// What happened to it.
-    pub outcome: Outcome,
+    pub outcome: Outcome<'m>,
 }
 
 /// A confidence-weighted share of each class per head over one document.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Rollup {
+pub struct Rollup<'m> {
     /// Number of paragraphs labelled.
     pub paragraphs: u64,
     /// Head → class → summed probability (divide by `paragraphs` for shares).
-    pub mass: BTreeMap<Arc<str>, BTreeMap<Arc<str>, f64>>,
+    pub mass: BTreeMap<&'m str, BTreeMap<&'m str, f64>>,
 }
 
-impl Rollup {
+impl<'m> Rollup<'m> {
     /// Adds one paragraph's class probabilities.
-    pub fn add(&mut self, labels: &Labels) {
+    pub fn add(&mut self, labels: &Labels<'m>) {
         self.paragraphs += 1;
         for head in &labels.heads {
-            let classes = self.mass.entry(head.head.clone()).or_default();
-            for (class, p) in &head.scores {
-                *classes.entry(class.clone()).or_insert(0.0) += f64::from(*p);
+            let classes = self.mass.entry(head.head).or_default();
+            for &(class, p) in &head.scores {
+                *classes.entry(class).or_insert(0.0) += f64::from(p);
             }
         }
     }
 
     /// Share per class per head: probabilities summed over paragraphs and
     /// divided by the paragraph count, so each head's shares sum to 1.
-    pub fn shares(&self) -> BTreeMap<Arc<str>, BTreeMap<Arc<str>, f64>> {
+    pub fn shares(&self) -> BTreeMap<&'m str, BTreeMap<&'m str, f64>> {
         let n = self.paragraphs.max(1) as f64;
         self.mass
             .iter()
-            .map(|(head, classes)| {
-                (
-                    head.clone(),
-                    classes.iter().map(|(c, m)| (c.clone(), m / n)).collect(),
-                )
-            })
+            .map(|(head, classes)| (*head, classes.iter().map(|(c, m)| (*c, m / n)).collect()))
             .collect()
     }
 }
@@ -119,7 +113,88 @@ struct Columns {
     /// Passed-through input fields, and the names they get in the output.
     fields: Vec<String>,
     names: Vec<String>,
-    heads: Vec<(Arc<str>, Vec<Arc<str>>)>,
+    heads: Vec<(String, Vec<String>)>,
+}
+
+/// Renders one JSON Lines record into `line` (cleared first), by hand: this
+/// is the hot path of `vektor label`, and building a `serde_json::Value` per
+/// row would cost more than labelling the paragraph. It needs no writer
+/// state, so rows can be rendered in parallel.
+pub fn render_jsonl(row: &Row, line: &mut Vec<u8>) {
+    line.clear();
+    line.extend_from_slice(b"{\"source\":");
+    json_string(line, &row.input.source);
+    match &row.outcome {
+        Outcome::Skipped(message) => {
+            line.extend_from_slice(b",\"line\":");
+            line.extend_from_slice(row.input.line.to_string().as_bytes());
+            line.extend_from_slice(b",\"error\":");
+            json_string(line, message);
+        }
+        Outcome::Labelled(labels, explanation) => {
+            write!(
+                line,
+                ",\"paragraph\":{},\"line\":{}",
+                row.input.paragraph, row.input.line
+            )
+            .expect("writing to a Vec cannot fail");
+            for (key, value) in &row.input.fields {
+                line.push(b',');
+                json_string(line, &output_key(key, labels));
+                line.push(b':');
+                line.extend_from_slice(value.get().as_bytes());
+            }
+            line.extend_from_slice(b",\"text\":");
+            json_string(line, &row.input.text);
+            for head in &labels.heads {
+                line.push(b',');
+                json_string(line, head.head);
+                line.push(b':');
+                json_string(line, head.label);
+                line.push(b',');
+                // `"theme"` → `"theme_confidence"` without a temporary string.
+                json_string(line, head.head);
+                line.pop();
+                line.extend_from_slice(b"_confidence\":");
+                json_probability(line, head.confidence);
+            }
+            line.extend_from_slice(b",\"scores\":{");
+            for (h, head) in labels.heads.iter().enumerate() {
+                if h > 0 {
+                    line.push(b',');
+                }
+                json_string(line, head.head);
+                line.extend_from_slice(b":{");
+                for (c, (class, p)) in head.scores.iter().enumerate() {
+                    if c > 0 {
+                        line.push(b',');
+                    }
+                    json_string(line, class);
+                    line.push(b':');
+                    json_probability(line, *p);
+                }
+                line.push(b'}');
+            }
+            line.push(b'}');
+            if let Some(explanation) = explanation {
+                line.extend_from_slice(b",\"explain\":");
+                let explain: Map<String, Value> = labels
+                    .heads
+                    .iter()
+                    .zip(explanation)
+                    .map(|(head, terms)| {
+                        let terms: Vec<Value> = terms
+                            .iter()
+                            .map(|c| serde_json::json!({"text": c.text, "feature": c.feature, "weight": round4(c.weight)}))
+                            .collect();
+                        (head.head.to_string(), Value::Array(terms))
+                    })
+                    .collect();
+                serde_json::to_writer(&mut *line, &explain).expect("writing to a Vec cannot fail");
+            }
+        }
+    }
+    line.extend_from_slice(b"}\n");
 }
 
 /// The output name of a passed-through field: its own, or `input_<name>`
@@ -137,7 +212,7 @@ pub fn output_key<'k>(key: &'k str, labels: &Labels) -> std::borrow::Cow<'k, str
     ]
     .contains(&key)
         || labels.heads.iter().any(|h| {
-            key.strip_prefix(&*h.head)
+            key.strip_prefix(h.head)
                 .is_some_and(|rest| rest.is_empty() || rest == "_confidence")
         });
     if reserved {
@@ -265,85 +340,15 @@ impl<W: Write> RowWriter<W> {
         Ok(self.out)
     }
 
-    /// Writes one JSON Lines record by hand: this is the hot path of
-    /// `vektor label`, and building a `serde_json::Value` per row would cost
-    /// more than labelling the paragraph.
     fn write_json(&mut self, row: &Row) -> std::io::Result<()> {
-        let line = &mut self.line;
-        line.clear();
-        line.extend_from_slice(b"{\"source\":");
-        json_string(line, &row.input.source);
-        match &row.outcome {
-            Outcome::Skipped(message) => {
-                line.extend_from_slice(b",\"line\":");
-                line.extend_from_slice(row.input.line.to_string().as_bytes());
-                line.extend_from_slice(b",\"error\":");
-                json_string(line, message);
-            }
-            Outcome::Labelled(labels, explanation) => {
-                write!(
-                    line,
-                    ",\"paragraph\":{},\"line\":{}",
-                    row.input.paragraph, row.input.line
-                )?;
-                for (key, value) in &row.input.fields {
-                    line.push(b',');
-                    json_string(line, &output_key(key, labels));
-                    line.push(b':');
-                    line.extend_from_slice(value.get().as_bytes());
-                }
-                line.extend_from_slice(b",\"text\":");
-                json_string(line, &row.input.text);
-                for head in &labels.heads {
-                    line.push(b',');
-                    json_string(line, &head.head);
-                    line.push(b':');
-                    json_string(line, &head.label);
-                    line.push(b',');
-                    // `"theme"` → `"theme_confidence"` without a temporary string.
-                    json_string(line, &head.head);
-                    line.pop();
-                    line.extend_from_slice(b"_confidence\":");
-                    json_probability(line, head.confidence);
-                }
-                line.extend_from_slice(b",\"scores\":{");
-                for (h, head) in labels.heads.iter().enumerate() {
-                    if h > 0 {
-                        line.push(b',');
-                    }
-                    json_string(line, &head.head);
-                    line.extend_from_slice(b":{");
-                    for (c, (class, p)) in head.scores.iter().enumerate() {
-                        if c > 0 {
-                            line.push(b',');
-                        }
-                        json_string(line, class);
-                        line.push(b':');
-                        json_probability(line, *p);
-                    }
-                    line.push(b'}');
-                }
-                line.push(b'}');
-                if let Some(explanation) = explanation {
-                    line.extend_from_slice(b",\"explain\":");
-                    let explain: Map<String, Value> = labels
-                        .heads
-                        .iter()
-                        .zip(explanation)
-                        .map(|(head, terms)| {
-                            let terms: Vec<Value> = terms
-                                .iter()
-                                .map(|c| serde_json::json!({"text": c.text, "feature": c.feature, "weight": round4(c.weight)}))
-                                .collect();
-                            (head.head.to_string(), Value::Array(terms))
-                        })
-                        .collect();
-                    serde_json::to_writer(&mut *line, &explain)?;
-                }
-            }
-        }
-        line.extend_from_slice(b"}\n");
-        self.out.write_all(line)
+        render_jsonl(row, &mut self.line);
+        self.out.write_all(&self.line)
+    }
+
+    /// Writes a JSON Lines row already rendered by [`render_jsonl`].
+    pub fn write_rendered(&mut self, rendered: &[u8]) -> std::io::Result<()> {
+        debug_assert_eq!(self.format, OutputFormat::Jsonl);
+        self.out.write_all(rendered)
     }
 
     fn write_delimited(&mut self, row: &Row, delimiter: u8) -> std::io::Result<()> {
@@ -371,8 +376,8 @@ impl<W: Write> RowWriter<W> {
                     .iter()
                     .map(|h| {
                         (
-                            h.head.clone(),
-                            h.scores.iter().map(|(c, _)| c.clone()).collect(),
+                            h.head.to_string(),
+                            h.scores.iter().map(|(c, _)| c.to_string()).collect(),
                         )
                     })
                     .collect(),
@@ -485,7 +490,7 @@ impl<W: Write> RowWriter<W> {
                 for head in &labels.heads {
                     cells.push(format!(
                         "{:<11} {:>3.0}%",
-                        head.label.as_ref(),
+                        head.label,
                         head.confidence * 100.0
                     ));
                 }
