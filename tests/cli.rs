@@ -34,6 +34,21 @@ fn tiny_model() -> (TempDir, PathBuf) {
     (dir, model)
 }
 
+/// Runs `vektor label ARGS --model MODEL INPUT`, checks the exit code and returns stdout.
+fn label_stdout(model: &Path, args: &[&str], input: &Path, code: i32) -> Vec<u8> {
+    vektor()
+        .arg("label")
+        .args(args)
+        .arg("--model")
+        .arg(model)
+        .arg(input)
+        .assert()
+        .code(code)
+        .get_output()
+        .stdout
+        .clone()
+}
+
 fn json_lines(bytes: &[u8]) -> Vec<serde_json::Value> {
     String::from_utf8(bytes.to_vec())
         .unwrap()
@@ -258,16 +273,12 @@ fn label_passes_fields_through_in_input_order_with_two_threads() {
         assert_eq!(row["url"], format!("u{i}"));
         assert_eq!(row["theme"], if i % 3 == 0 { "other" } else { "energy" });
     }
-    let kept = vektor()
-        .arg("label")
-        .args(["--keep-fields=url", "--model"])
-        .arg(&model)
-        .arg(data("label_input.jsonl"))
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let kept = label_stdout(
+        &model,
+        &["--keep-fields=url"],
+        &data("label_input.jsonl"),
+        0,
+    );
     let rows = json_lines(&kept);
     assert!(rows[0].get("id").is_none());
     assert_eq!(rows[0]["url"], "https://example.org/1");
@@ -276,16 +287,12 @@ fn label_passes_fields_through_in_input_order_with_two_threads() {
 #[test]
 fn label_reads_csv_and_writes_csv_tsv_and_table() {
     let (_dir, model) = tiny_model();
-    let csv = vektor()
-        .arg("label")
-        .args(["--text-column=headline", "-f", "csv", "--model"])
-        .arg(&model)
-        .arg(data("label_input.csv"))
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let csv = label_stdout(
+        &model,
+        &["--text-column=headline", "-f", "csv"],
+        &data("label_input.csv"),
+        0,
+    );
     let csv = String::from_utf8(csv).unwrap();
     let mut lines = csv.lines();
     let header = lines.next().unwrap();
@@ -299,16 +306,7 @@ fn label_reads_csv_and_writes_csv_tsv_and_table() {
         second.contains(",c2,\"Wheat exports rose, the ministry said.\",trade,"),
         "{second}"
     );
-    let tsv = vektor()
-        .arg("label")
-        .args(["-f", "tsv", "--model"])
-        .arg(&model)
-        .arg(data("wrapped.txt"))
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let tsv = label_stdout(&model, &["-f", "tsv"], &data("wrapped.txt"), 0);
     assert_eq!(String::from_utf8(tsv).unwrap().lines().count(), 1 + 3);
     vektor()
         .arg("label")
@@ -325,16 +323,7 @@ fn label_reads_csv_and_writes_csv_tsv_and_table() {
 #[test]
 fn blank_mode_joins_hard_wrapped_lines() {
     let (_dir, model) = tiny_model();
-    let out = vektor()
-        .arg("label")
-        .args(["--paragraphs=blank", "--model"])
-        .arg(&model)
-        .arg(data("wrapped.txt"))
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = label_stdout(&model, &["--paragraphs=blank"], &data("wrapped.txt"), 0);
     let rows = json_lines(&out);
     assert_eq!(rows.len(), 2);
     assert_eq!(
@@ -413,16 +402,7 @@ fn invalid_utf8_and_empty_rows_are_located() {
     let (dir, model) = tiny_model();
     let input = dir.path().join("mixed.jsonl");
     std::fs::write(&input, b"{\"text\": \"ok\"}\n{\"text\": \"bad \xff\"}\n{\"text\": \"  \"}\n{\"title\": \"no text\"}\n").unwrap();
-    let out = vektor()
-        .arg("label")
-        .args(["--on-error=skip", "--model"])
-        .arg(&model)
-        .arg(&input)
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
+    let out = label_stdout(&model, &["--on-error=skip"], &input, 1);
     let errors: Vec<String> = json_lines(&out)
         .iter()
         .filter_map(|r| {
@@ -739,16 +719,12 @@ fn input_fields_never_clash_with_output_fields() {
 #[test]
 fn csv_header_comes_before_a_skipped_first_row() {
     let (_dir, model) = tiny_model();
-    let out = vektor()
-        .arg("label")
-        .args(["--on-error=skip", "-f", "csv", "--model"])
-        .arg(&model)
-        .arg(data("label_with_bad_row.jsonl"))
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
+    let out = label_stdout(
+        &model,
+        &["--on-error=skip", "-f", "csv"],
+        &data("label_with_bad_row.jsonl"),
+        1,
+    );
     let out = String::from_utf8(out).unwrap();
     let lines: Vec<&str> = out.lines().collect();
     assert!(
@@ -792,16 +768,12 @@ fn a_bad_line_inside_a_block_keeps_the_rest_of_the_block() {
         b"Kazakhstan signed a gas deal\n\xff\xfe broken\nwith Gazprom.\n\nBy Aigerim Sadykova\n",
     )
     .unwrap();
-    let out = vektor()
-        .arg("label")
-        .args(["--paragraphs=blank", "--on-error=skip", "--model"])
-        .arg(&model)
-        .arg(&input)
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
+    let out = label_stdout(
+        &model,
+        &["--paragraphs=blank", "--on-error=skip"],
+        &input,
+        1,
+    );
     let rows = json_lines(&out);
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[0]["line"], 2);
