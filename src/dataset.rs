@@ -280,16 +280,19 @@ fn read_delimited(
         .headers()
         .map_err(|e| Error::parse(path, 1, format!("malformed header: {e}")))?
         .clone();
-    let column = |name: &str| header.iter().position(|h| h.trim() == name);
-    for name in std::iter::once("text").chain(heads.iter().map(String::as_str)) {
-        if column(name).is_none() {
-            return Err(Error::parse(
+    // Column of `text` and of each head, found once for the whole file.
+    let columns: Vec<(&str, usize)> = std::iter::once("text")
+        .chain(heads.iter().map(String::as_str))
+        .map(|name| match header.iter().position(|h| h.trim() == name) {
+            Some(c) => Ok((name, c)),
+            None => Err(Error::parse(
                 path,
                 1,
                 format!("header has no column `{name}`"),
-            ));
-        }
-    }
+            )),
+        })
+        .collect::<Result<_>>()?;
+    let column = |name: &str| columns.iter().find(|(n, _)| *n == name).map(|&(_, c)| c);
     let mut examples = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| {

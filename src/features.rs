@@ -475,7 +475,7 @@ impl TfIdf {
     }
 
     /// Dense TF-IDF matrix (paragraphs × features) for training.
-    pub fn transform_dense<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Array2<f64> {
+    pub fn transform_dense<S: AsRef<str>>(&self, texts: &[S]) -> Array2<f64> {
         let mut matrix = Array2::zeros((texts.len(), self.terms.len()));
         let mut scratch = Scratch::default();
         let mut row = Vec::new();

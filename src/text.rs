@@ -191,6 +191,57 @@ pub struct Paragraph {
     pub text: String,
 }
 
+/// Cuts a stream of lines into paragraphs, one line at a time, so that the
+/// same rules serve whole texts ([`paragraphs`]) and streamed input.
+///
+/// Whitespace-only lines never make a paragraph; in [`ParagraphMode::Blank`]
+/// they end the block being built.
+#[derive(Debug, Clone, Default)]
+pub struct ParagraphSplitter {
+    mode: ParagraphMode,
+    block: Option<Paragraph>,
+}
+
+impl ParagraphSplitter {
+    /// A splitter for `mode`.
+    pub fn new(mode: ParagraphMode) -> Self {
+        ParagraphSplitter { mode, block: None }
+    }
+
+    /// Takes line `line_no` (1-based); returns a paragraph if one is complete.
+    pub fn push_line(&mut self, line_no: u64, line: &str) -> Option<Paragraph> {
+        let trimmed = line.trim();
+        match self.mode {
+            ParagraphMode::Line if trimmed.is_empty() => None,
+            ParagraphMode::Line => Some(Paragraph {
+                line: line_no,
+                text: trimmed.to_string(),
+            }),
+            ParagraphMode::Blank if trimmed.is_empty() => self.block.take(),
+            ParagraphMode::Blank => {
+                match &mut self.block {
+                    Some(paragraph) => {
+                        paragraph.text.push(' ');
+                        paragraph.text.push_str(trimmed);
+                    }
+                    None => {
+                        self.block = Some(Paragraph {
+                            line: line_no,
+                            text: trimmed.to_string(),
+                        })
+                    }
+                }
+                None
+            }
+        }
+    }
+
+    /// Ends the input; returns the block still being built, if any.
+    pub fn finish(&mut self) -> Option<Paragraph> {
+        self.block.take()
+    }
+}
+
 /// Cuts `text` into paragraphs; whitespace-only lines never make a paragraph.
 ///
 /// ```
@@ -202,33 +253,13 @@ pub struct Paragraph {
 /// assert_eq!(paragraphs(text, ParagraphMode::Line).len(), 3);
 /// ```
 pub fn paragraphs(text: &str, mode: ParagraphMode) -> Vec<Paragraph> {
-    let mut out = Vec::new();
-    let mut block: Option<Paragraph> = None;
-    for (index, line) in text.lines().enumerate() {
-        let line_no = index as u64 + 1;
-        let trimmed = line.trim();
-        match mode {
-            ParagraphMode::Line if !trimmed.is_empty() => out.push(Paragraph {
-                line: line_no,
-                text: trimmed.to_string(),
-            }),
-            ParagraphMode::Line => {}
-            ParagraphMode::Blank if trimmed.is_empty() => out.extend(block.take()),
-            ParagraphMode::Blank => match &mut block {
-                Some(paragraph) => {
-                    paragraph.text.push(' ');
-                    paragraph.text.push_str(trimmed);
-                }
-                None => {
-                    block = Some(Paragraph {
-                        line: line_no,
-                        text: trimmed.to_string(),
-                    })
-                }
-            },
-        }
-    }
-    out.extend(block);
+    let mut splitter = ParagraphSplitter::new(mode);
+    let mut out: Vec<Paragraph> = text
+        .lines()
+        .enumerate()
+        .filter_map(|(index, line)| splitter.push_line(index as u64 + 1, line))
+        .collect();
+    out.extend(splitter.finish());
     out
 }
 

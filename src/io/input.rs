@@ -20,7 +20,7 @@ use std::sync::Arc;
 use serde_json::value::RawValue;
 
 use crate::error::{Error, Result};
-use crate::text::ParagraphMode;
+use crate::text::{ParagraphMode, ParagraphSplitter};
 
 /// The UTF-8 byte-order mark some Windows tools put at the start of a file.
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -293,9 +293,7 @@ impl Iterator for Records {
 }
 
 enum Kind {
-    Text {
-        mode: ParagraphMode,
-    },
+    Text(ParagraphSplitter),
     Jsonl,
     Delimited {
         reader: Box<csv::Reader<Box<dyn Read + Send>>>,
@@ -313,9 +311,6 @@ struct SourceReader {
     line: u64,
     paragraph: u64,
     buf: Vec<u8>,
-    /// Blank-line mode: the block being built and the line it starts on.
-    block: String,
-    block_start: u64,
     failed: bool,
 }
 
@@ -329,9 +324,7 @@ impl SourceReader {
         let (lines, kind) = match format {
             InputFormat::Text => (
                 Some(BufReader::with_capacity(1 << 16, reader)),
-                Kind::Text {
-                    mode: options.paragraphs,
-                },
+                Kind::Text(ParagraphSplitter::new(options.paragraphs)),
             ),
             InputFormat::Jsonl => (Some(BufReader::with_capacity(1 << 16, reader)), Kind::Jsonl),
             InputFormat::Csv | InputFormat::Tsv => {
@@ -363,8 +356,6 @@ impl SourceReader {
             line: 0,
             paragraph: 0,
             buf: Vec::new(),
-            block: String::new(),
-            block_start: 0,
             failed: false,
         }
     }
@@ -421,12 +412,7 @@ impl SourceReader {
             return None;
         }
         let item = match self.kind {
-            Kind::Text {
-                mode: ParagraphMode::Line,
-            } => self.next_text_line(),
-            Kind::Text {
-                mode: ParagraphMode::Blank,
-            } => self.next_text_block(),
+            Kind::Text(_) => self.next_paragraph(),
             Kind::Jsonl => self.next_json(),
             Kind::Delimited { .. } => self.next_delimited(),
         };
@@ -436,61 +422,44 @@ impl SourceReader {
         item
     }
 
-    fn next_text_line(&mut self) -> Option<Result<InputRecord>> {
+    /// The next paragraph of plain text. The splitter (and the block it is
+    /// building) lives in `self`, so a bad line inside a block is reported
+    /// and skipped without losing the lines around it.
+    fn next_paragraph(&mut self) -> Option<Result<InputRecord>> {
         loop {
             match self.read_line() {
                 Err(e) => return Some(Err(e)),
-                Ok(false) => return None,
                 Ok(true) => {}
-            }
-            let text = match self.line_text() {
-                Err(e) => return Some(Err(e)),
-                Ok(text) => text.trim(),
-            };
-            if !text.is_empty() {
-                let text = text.to_string();
-                return Some(Ok(self.record(self.line, text, Fields::new())));
-            }
-        }
-    }
-
-    /// The next blank-line block. The block being built lives in `self`, so
-    /// that a bad line inside it is reported (and skipped) without losing
-    /// the lines around it.
-    fn next_text_block(&mut self) -> Option<Result<InputRecord>> {
-        loop {
-            match self.read_line() {
-                Err(e) => return Some(Err(e)),
-                Ok(false) => break,
-                Ok(true) => {}
-            }
-            let text = match self.line_text() {
-                Err(e) => return Some(Err(e)),
-                Ok(text) => text.trim(),
-            };
-            if text.is_empty() {
-                if self.block.is_empty() {
-                    continue;
+                Ok(false) => {
+                    let Kind::Text(splitter) = &mut self.kind else {
+                        unreachable!("called only for text sources")
+                    };
+                    let paragraph = splitter.finish()?;
+                    return Some(Ok(self.record(
+                        paragraph.line,
+                        paragraph.text,
+                        Fields::new(),
+                    )));
                 }
-                break;
             }
-            if self.block.is_empty() {
-                self.block_start = self.line;
-            } else {
-                self.block.push(' ');
+            let line = match std::str::from_utf8(&self.buf) {
+                Ok(line) => line,
+                Err(e) => {
+                    let message = format!("invalid UTF-8 at byte {}", e.valid_up_to());
+                    return Some(Err(self.row_error(self.line, message)));
+                }
+            };
+            let Kind::Text(splitter) = &mut self.kind else {
+                unreachable!("called only for text sources")
+            };
+            if let Some(paragraph) = splitter.push_line(self.line, line) {
+                return Some(Ok(self.record(
+                    paragraph.line,
+                    paragraph.text,
+                    Fields::new(),
+                )));
             }
-            // `line_text` borrows all of `self`; take the (already checked)
-            // line from the buffer field itself to append it to the block.
-            let text = std::str::from_utf8(&self.buf)
-                .expect("checked by line_text")
-                .trim();
-            self.block.push_str(text);
         }
-        if self.block.is_empty() {
-            return None;
-        }
-        let block = std::mem::take(&mut self.block);
-        Some(Ok(self.record(self.block_start, block, Fields::new())))
     }
 
     fn next_json(&mut self) -> Option<Result<InputRecord>> {
