@@ -51,6 +51,33 @@ fn pipeline(c: &mut Criterion) {
         b.iter(|| labeler.explain(black_box(PARAGRAPH), 5))
     });
     group.finish();
+
+    // The whole training set, so that word-cache and weight lookups see a
+    // real spread of words instead of one paragraph kept hot in the cache.
+    let texts: Vec<String> = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("training/paragraphs.jsonl"),
+    )
+    .expect("training/paragraphs.jsonl is shipped with the repository")
+    .lines()
+    .map(|line| {
+        let row: serde_json::Value = serde_json::from_str(line).expect("valid JSON Lines");
+        row["text"].as_str().expect("a text field").to_string()
+    })
+    .collect();
+    let mut group = c.benchmark_group("training set");
+    group.throughput(Throughput::Bytes(
+        texts.iter().map(|t| t.len() as u64).sum(),
+    ));
+    group.sample_size(20);
+    group.bench_function("label", |b| {
+        b.iter(|| {
+            texts
+                .iter()
+                .map(|t| labeler.label(black_box(t)).heads.len())
+                .sum::<usize>()
+        })
+    });
+    group.finish();
 }
 
 criterion_group!(benches, pipeline);

@@ -557,7 +557,7 @@ impl TfIdf {
         }
         for range in words(text) {
             let word = &text[range.clone()];
-            let codes = match packed_ascii_lowercase(word) {
+            let codes = match packed_ascii_lowercase(text.as_bytes(), range.clone()) {
                 Some(key) => match scratch.short_word_cache.get(&key) {
                     Some(&codes) => codes,
                     None => {
@@ -614,19 +614,38 @@ fn sublinear(count: f32) -> f32 {
     }
 }
 
-/// The lowercase bytes of an ASCII word of at most 16 bytes, packed into an
-/// integer (words never contain a zero byte, so the padding is unambiguous).
+/// The lowercase bytes of the word `text[range]`, if it is ASCII and at most
+/// 16 bytes long, packed into an integer (words never contain a zero byte, so
+/// the padding is unambiguous).
+///
+/// Loads the 16 bytes at the word's start in one read where the text allows
+/// it and lowercases them all at once (SWAR): assembling the key a byte at a
+/// time, then reading it whole, stalls the CPU on every word.
 #[inline]
-fn packed_ascii_lowercase(word: &str) -> Option<u128> {
-    let bytes = word.as_bytes();
-    if bytes.len() > 16 || !word.is_ascii() {
+fn packed_ascii_lowercase(text: &[u8], range: Range<usize>) -> Option<u128> {
+    const HIGH_BITS: u128 = u128::from_le_bytes([0x80; 16]);
+    let len = range.len();
+    if len == 0 || len > 16 {
         return None;
     }
-    let mut packed = [0u8; 16];
-    for (slot, b) in packed.iter_mut().zip(bytes) {
-        *slot = b.to_ascii_lowercase();
+    let raw = match text.get(range.start..range.start + 16) {
+        Some(window) => u128::from_le_bytes(window.try_into().expect("a 16-byte window")),
+        None => {
+            let mut padded = [0u8; 16];
+            padded[..len].copy_from_slice(&text[range]);
+            u128::from_le_bytes(padded)
+        }
+    };
+    let word = raw & (u128::MAX >> (8 * (16 - len)));
+    if word & HIGH_BITS != 0 {
+        return None;
     }
-    Some(u128::from_le_bytes(packed))
+    // Every byte is below 0x80, so these sums never carry into the next byte:
+    // the high bit of each byte says `byte >= b'A'` and `byte > b'Z'`.
+    let at_least_a = word + u128::from_le_bytes([0x80 - b'A'; 16]);
+    let above_z = word + u128::from_le_bytes([0x80 - b'Z' - 1; 16]);
+    let upper = at_least_a & !above_z & HIGH_BITS;
+    Some(word | (upper >> 2))
 }
 
 /// All feature names of one text, for fitting: n-grams of terms and markers.
@@ -742,6 +761,30 @@ mod tests {
             features.len(),
             2,
             "oil and pipelin, but no bigram across `new`"
+        );
+    }
+
+    #[test]
+    fn packed_words_match_their_lowercase_bytes() {
+        let text = "Kazakhstan's KAZMUNAYGAS ab-ZZ@[` 2024 Öskemen x";
+        for range in crate::text::words(text) {
+            let word = &text[range.clone()];
+            let expected = (word.is_ascii() && word.len() <= 16).then(|| {
+                let mut bytes = [0u8; 16];
+                bytes[..word.len()].copy_from_slice(word.to_ascii_lowercase().as_bytes());
+                u128::from_le_bytes(bytes)
+            });
+            assert_eq!(
+                packed_ascii_lowercase(text.as_bytes(), range),
+                expected,
+                "{word}"
+            );
+        }
+        // Punctuation next to the letters must not be "lowercased".
+        let text = "@[`{";
+        assert_eq!(
+            packed_ascii_lowercase(text.as_bytes(), 0..4),
+            Some(u128::from_le_bytes(*b"@[`{\0\0\0\0\0\0\0\0\0\0\0\0"))
         );
     }
 

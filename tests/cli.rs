@@ -395,6 +395,42 @@ fn bad_rows_stop_the_run_or_are_skipped_on_request() {
         .unwrap()
         .contains("must be a string"));
     assert_eq!(rows[2]["id"], "a3");
+    assert_eq!(
+        rows[2]["paragraph"], 3,
+        "a skipped row keeps its number, so the rows after it are numbered as if it were fixed"
+    );
+}
+
+#[test]
+fn text_rows_spread_over_many_batches_keep_order_and_numbers() {
+    let (dir, model) = tiny_model();
+    let input = dir.path().join("long.txt");
+    // Well over one read batch, with blank lines and CRLF endings mixed in.
+    let mut text = String::from("\u{feff}");
+    for i in 1..=60_000 {
+        text.push_str(&format!("Paragraph {i} on oil exports and pipelines\r\n"));
+        if i % 7 == 0 {
+            text.push_str("   \n");
+        }
+    }
+    std::fs::write(&input, &text).unwrap();
+    let out = label_stdout(&model, &["--threads=2", "-f", "tsv"], &input, 0);
+    let rows: Vec<&str> = std::str::from_utf8(&out).unwrap().lines().skip(1).collect();
+    assert_eq!(rows.len(), 60_000);
+    for (i, row) in rows.iter().enumerate() {
+        let cells: Vec<&str> = row.split('\t').collect();
+        let n = i + 1;
+        assert_eq!(cells[1], n.to_string(), "paragraph number of {row}");
+        assert_eq!(
+            cells[2],
+            (n + n.saturating_sub(1) / 7).to_string(),
+            "line of {row}"
+        );
+        assert_eq!(
+            cells[3],
+            format!("Paragraph {n} on oil exports and pipelines")
+        );
+    }
 }
 
 #[test]

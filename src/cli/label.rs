@@ -8,18 +8,13 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
-use vektor::io::input::{expand_paths, InputFormat, InputOptions, InputRecord, Records};
+use vektor::io::input::{expand_paths, Batch, InputFormat, InputOptions, InputRecord, Records};
 use vektor::io::output::{render_jsonl, Outcome, OutputFormat, Rollup, Row, RowWriter};
 use vektor::io::AtomicFile;
 use vektor::text::ParagraphMode;
 use vektor::Model;
 
 use super::{parse_threshold, thresholds_for, ModelArg};
-
-/// Paragraphs read, labelled and written per round. Large enough to keep both
-/// cores busy between writes, small enough that memory stays a few MB
-/// whatever the input size.
-const CHUNK: usize = 4096;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Paragraphs {
@@ -141,26 +136,15 @@ pub fn run(cmd: LabelCmd) -> Result<u8> {
     Ok(if counts.skipped > 0 { 1 } else { 0 })
 }
 
-/// Paragraphs read ahead, with the input bytes read so far (for progress).
-struct Chunk {
-    items: Vec<vektor::Result<InputRecord>>,
-    bytes_read: u64,
-}
+/// A batch of input rows, with the input bytes read so far (for progress).
+type Read = (vektor::Result<Batch>, u64);
 
-fn next_chunk(records: &mut Records) -> Chunk {
-    let items = records.by_ref().take(CHUNK).collect();
-    Chunk {
-        items,
-        bytes_read: records.bytes_read(),
-    }
-}
-
-/// Reads, labels and writes `records` chunk by chunk, in input order.
+/// Reads, labels and writes `records` batch by batch, in input order.
 ///
-/// With more than one worker thread, a reader thread parses the next chunk
-/// while the workers label (and, for JSON Lines, render) the current one,
-/// so only the final `write` is sequential. With one thread everything runs
-/// on it, so `--threads 1` measures one core.
+/// With more than one worker thread, a reader thread reads the next batch
+/// while the workers parse, label and render the current one, so only the
+/// reading and the final `write` are sequential. With one thread everything
+/// runs on it, so `--threads 1` measures one core.
 fn label_stream(
     model: &Model,
     mut records: Records,
@@ -171,35 +155,31 @@ fn label_stream(
 ) -> Result<Counts> {
     let read_ahead = rayon::current_num_threads() > 1;
     std::thread::scope(|scope| {
-        let chunks: Box<dyn Iterator<Item = Chunk>> = if read_ahead {
-            // Two chunks in flight bound the memory; if the consumer stops
+        let batches: Box<dyn Iterator<Item = Read>> = if read_ahead {
+            // Two batches in flight bound the memory; if the consumer stops
             // (an error, a closed pipe) `send` fails and the reader ends.
             let (sender, receiver) = std::sync::mpsc::sync_channel(2);
-            scope.spawn(move || loop {
-                let chunk = next_chunk(&mut records);
-                let last = chunk.items.is_empty();
-                if sender.send(chunk).is_err() || last {
-                    break;
+            scope.spawn(move || {
+                while let Some(batch) = records.next_batch() {
+                    if sender.send((batch, records.bytes_read())).is_err() {
+                        break;
+                    }
                 }
             });
             Box::new(receiver.into_iter())
         } else {
-            Box::new(std::iter::from_fn(move || Some(next_chunk(&mut records))))
+            Box::new(std::iter::from_fn(move || {
+                let batch = records.next_batch()?;
+                Some((batch, records.bytes_read()))
+            }))
         };
-        write_chunks(
-            model,
-            chunks.take_while(|c| !c.items.is_empty()),
-            out,
-            cmd,
-            thresholds,
-            progress,
-        )
+        write_batches(model, batches, out, cmd, thresholds, progress)
     })
 }
 
-fn write_chunks(
+fn write_batches(
     model: &Model,
-    chunks: impl Iterator<Item = Chunk>,
+    batches: impl Iterator<Item = Read>,
     out: &mut dyn Write,
     cmd: &LabelCmd,
     thresholds: &BTreeMap<String, f32>,
@@ -214,10 +194,10 @@ fn write_chunks(
     let labelers = vektor::model::LabelerPool::new(model);
     let render = cmd.format == OutputFormat::Jsonl;
     let started = std::time::Instant::now();
-    for chunk in chunks {
-        let rows: Vec<vektor::Result<(Row, Vec<u8>)>> = chunk
-            .items
-            .into_par_iter()
+    for (batch, bytes_read) in batches {
+        let mut batch = batch?;
+        let rows: Vec<vektor::Result<(Row, Vec<u8>)>> = batch
+            .par_records()
             .map(|item| {
                 let row = labelers.with(|labeler| to_row(labeler, item, cmd, thresholds))?;
                 let mut rendered = Vec::new();
@@ -241,7 +221,7 @@ fn write_chunks(
             if cmd.rollup {
                 if let Outcome::Labelled(labels, _) = &row.outcome {
                     match &mut rollup {
-                        Some((source, doc)) if **source == *row.input.source => doc.add(labels),
+                        Some((source, doc)) if *source == row.input.source => doc.add(labels),
                         _ => {
                             if let Some((source, doc)) = rollup.take() {
                                 writer.write_rollup(&source, &doc)?;
@@ -262,7 +242,7 @@ fn write_chunks(
         if !progress.is_hidden() {
             let done = counts.labelled + counts.skipped;
             let seconds = started.elapsed().as_secs_f64().max(1e-3);
-            progress.set_position(chunk.bytes_read);
+            progress.set_position(bytes_read);
             progress.set_message(format!(
                 "{done} paragraphs, {:.0} paragraphs/s",
                 done as f64 / seconds
@@ -300,12 +280,12 @@ fn progress_bar(inputs: &[PathBuf], quiet: bool) -> ProgressBar {
 
 /// Labels one input item, or turns a bad row into a skipped row (with
 /// `--on-error skip`) or an error that stops the run.
-fn to_row<'m>(
+fn to_row<'m, 'a>(
     labeler: &mut vektor::Labeler<'m>,
-    item: vektor::Result<InputRecord>,
+    item: vektor::Result<InputRecord<'a>>,
     cmd: &LabelCmd,
     thresholds: &BTreeMap<String, f32>,
-) -> vektor::Result<Row<'m>> {
+) -> vektor::Result<Row<'m, 'a>> {
     let input = match item {
         Ok(input) => input,
         Err(vektor::Error::Parse {
@@ -317,7 +297,7 @@ fn to_row<'m>(
                 source: path.display().to_string().into(),
                 paragraph: 0,
                 line,
-                text: String::new(),
+                text: Default::default(),
                 fields: Default::default(),
             };
             return Ok(Row {

@@ -11,16 +11,20 @@
 //! UTF-8) is reported as an [`Error::Parse`] naming the source and line, and
 //! reading can go on past it; an I/O error ends reading of that source.
 
+use std::borrow::Cow;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use rayon::iter::{Either, IndexedParallelIterator, IntoParallelIterator, ParallelIterator};
+use rayon::prelude::*;
 use serde_json::value::RawValue;
 
 use crate::error::{Error, Result};
-use crate::text::{ParagraphMode, ParagraphSplitter};
+use crate::text::{Paragraph, ParagraphMode, ParagraphSplitter};
 
 /// The UTF-8 byte-order mark some Windows tools put at the start of a file.
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -96,51 +100,112 @@ impl Default for InputOptions {
 }
 
 /// One paragraph to label, with where it came from.
+///
+/// Text and fields borrow from the [`Batch`] they were read into where they
+/// can, so that a paragraph costs no copy between reading and writing;
+/// [`InputRecord::into_owned`] detaches one.
 #[derive(Debug, Clone)]
-pub struct InputRecord {
+pub struct InputRecord<'a> {
     /// The file it came from (`-` for standard input).
-    pub source: Arc<str>,
-    /// 1-based number of the paragraph within its source.
+    pub source: Cow<'a, str>,
+    /// 1-based number of the paragraph within its source. Every non-blank
+    /// line (text, JSON Lines) or row (CSV, TSV) counts, also one that cannot
+    /// be read, so numbers stay the same whether bad rows are skipped or fixed.
     pub paragraph: u64,
     /// 1-based line where it starts (for CSV: the record's line).
     pub line: u64,
     /// The paragraph's text.
-    pub text: String,
+    pub text: Cow<'a, str>,
     /// Fields passed through from the input row, in input order, as JSON
     /// text exactly as read (CSV cells become JSON strings).
-    pub fields: Fields,
+    pub fields: Fields<'a>,
 }
 
 /// Passed-through fields: name and raw JSON value. Kept as raw text so that
 /// passing a field through costs a copy, not a parse and a re-serialisation.
-pub type Fields = Vec<(String, Box<RawValue>)>;
+pub type Fields<'a> = Vec<(Cow<'a, str>, Cow<'a, RawValue>)>;
 
-/// A JSON object read as its fields in order, values left unparsed.
-struct RawObject(Fields);
+impl InputRecord<'_> {
+    /// The same record, owning its text and fields.
+    pub fn into_owned(self) -> InputRecord<'static> {
+        InputRecord {
+            source: Cow::Owned(self.source.into_owned()),
+            paragraph: self.paragraph,
+            line: self.line,
+            text: Cow::Owned(self.text.into_owned()),
+            fields: self
+                .fields
+                .into_iter()
+                .map(|(k, v)| (Cow::Owned(k.into_owned()), Cow::Owned(v.into_owned())))
+                .collect(),
+        }
+    }
+}
 
-impl<'de> serde::Deserialize<'de> for RawObject {
+/// A JSON object read as its fields in order, values left unparsed and
+/// borrowed from the line.
+struct RawObject<'a>(Fields<'a>);
+
+/// A JSON object key, borrowed from the line unless it has escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> std::result::Result<Self, D::Error> {
         struct Visitor;
         impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = RawObject;
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_string())))
+            }
+        }
+        deserializer.deserialize_str(Visitor)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RawObject<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RawObject<'de>;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a JSON object")
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
                 mut map: A,
-            ) -> std::result::Result<RawObject, A::Error> {
+            ) -> std::result::Result<RawObject<'de>, A::Error> {
                 let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(4));
-                while let Some((key, value)) = map.next_entry::<String, Box<RawValue>>()? {
-                    fields.push((key, value));
+                while let Some((Key(key), value)) = map.next_entry::<Key, &RawValue>()? {
+                    fields.push((key, Cow::Borrowed(value)));
                 }
                 Ok(RawObject(fields))
             }
         }
         deserializer.deserialize_map(Visitor)
     }
+}
+
+/// The string a raw JSON value holds: borrowed when it has no escapes,
+/// `Ok(None)` for `null`, `Err(())` for any other kind of value.
+fn json_text(raw: &RawValue) -> std::result::Result<Option<Cow<'_, str>>, ()> {
+    let json = raw.get();
+    if json.len() >= 2 && json.starts_with('"') && !json.contains('\\') {
+        // A valid JSON string without escapes is its own content, quoted.
+        return Ok(Some(Cow::Borrowed(&json[1..json.len() - 1])));
+    }
+    serde_json::from_str::<Option<String>>(json)
+        .map(|text| text.map(Cow::Owned))
+        .map_err(|_| ())
 }
 
 /// A string as a raw JSON value.
@@ -183,7 +248,21 @@ fn collect_txt(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-/// Reads paragraphs from a list of sources, one after another.
+/// Bytes of whole lines read into one [`Batch`]: about 4000 news paragraphs,
+/// enough to keep every core busy between writes, small enough that memory
+/// stays a few MB whatever the input size.
+pub const BATCH_BYTES: usize = 1 << 20;
+
+/// Records per [`Batch`] for the formats parsed as they are read (CSV, TSV,
+/// blank-line paragraphs).
+pub const BATCH_RECORDS: usize = 4096;
+
+/// Bytes asked of the operating system per read.
+const READ_SIZE: usize = 1 << 16;
+
+/// Reads paragraphs from a list of sources, one after another, either one
+/// record at a time (as an [`Iterator`]) or a [`Batch`] at a time
+/// ([`Records::next_batch`]) for parsing in parallel.
 ///
 /// ```
 /// use vektor::io::input::{InputOptions, Records};
@@ -195,9 +274,11 @@ fn collect_txt(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 /// ```
 pub struct Records {
     pending: std::vec::IntoIter<PathBuf>,
-    options: InputOptions,
+    options: Arc<InputOptions>,
     current: Option<SourceReader>,
     bytes_read: Arc<AtomicU64>,
+    /// Records of the last batch not yet returned by `next`.
+    buffered: std::collections::VecDeque<Result<InputRecord<'static>>>,
 }
 
 /// Counts the bytes that pass through it, for progress reports.
@@ -219,9 +300,10 @@ impl Records {
     pub fn open(paths: Vec<PathBuf>, options: &InputOptions) -> Records {
         Records {
             pending: paths.into_iter(),
-            options: options.clone(),
+            options: Arc::new(options.clone()),
             current: None,
             bytes_read: Arc::default(),
+            buffered: Default::default(),
         }
     }
 
@@ -236,7 +318,12 @@ impl Records {
             .format
             .unwrap_or_else(|| InputFormat::from_path(Path::new(name)));
         let reader = records.counted(reader);
-        records.current = Some(SourceReader::new(Arc::from(name), reader, format, options));
+        records.current = Some(SourceReader::new(
+            Arc::from(name),
+            reader,
+            format,
+            &records.options,
+        ));
         records
     }
 
@@ -244,6 +331,24 @@ impl Records {
     /// returned, because reading is buffered).
     pub fn bytes_read(&self) -> u64 {
         self.bytes_read.load(Ordering::Relaxed)
+    }
+
+    /// The next batch of rows, all from one source; `None` when every source
+    /// is read. A source that cannot be opened, or fails while being read,
+    /// gives an error (after the rows read before the failure), and reading
+    /// goes on with the next source.
+    pub fn next_batch(&mut self) -> Option<Result<Batch>> {
+        loop {
+            if let Some(reader) = &mut self.current {
+                match reader.next_batch() {
+                    Some(batch) => return Some(batch),
+                    None => self.current = None,
+                }
+            }
+            if let Err(e) = self.open_next()? {
+                return Some(Err(e));
+            }
+        }
     }
 
     fn counted(&self, inner: Box<dyn Read + Send>) -> Box<dyn Read + Send> {
@@ -275,26 +380,181 @@ impl Records {
 }
 
 impl Iterator for Records {
-    type Item = Result<InputRecord>;
+    type Item = Result<InputRecord<'static>>;
 
-    fn next(&mut self) -> Option<Result<InputRecord>> {
-        loop {
-            if let Some(reader) = &mut self.current {
-                match reader.next_record() {
-                    Some(item) => return Some(item),
-                    None => self.current = None,
-                }
+    fn next(&mut self) -> Option<Result<InputRecord<'static>>> {
+        while self.buffered.is_empty() {
+            match self.next_batch()? {
+                Ok(mut batch) => self
+                    .buffered
+                    .extend(batch.records().map(|r| r.map(InputRecord::into_owned))),
+                Err(e) => return Some(Err(e)),
             }
-            if let Err(e) = self.open_next()? {
-                return Some(Err(e));
+        }
+        self.buffered.pop_front()
+    }
+}
+
+/// Rows read from one source but not yet parsed: whole lines of a JSON Lines
+/// or line-per-paragraph text source, which [`Batch::par_records`] parses on
+/// all threads; or records already parsed while reading (CSV, TSV and
+/// blank-line paragraphs, whose rows can span lines).
+pub struct Batch {
+    source: Arc<str>,
+    content: Content,
+}
+
+enum Content {
+    Lines(Lines),
+    Records(Vec<Result<InputRecord<'static>>>),
+}
+
+/// Whole lines and where each non-blank one is.
+struct Lines {
+    data: Vec<u8>,
+    rows: Vec<LineRow>,
+    /// JSON Lines if set (with the text field and fields to keep), else text.
+    json: Option<Arc<InputOptions>>,
+}
+
+/// A non-blank line of a [`Lines`] batch.
+struct LineRow {
+    bytes: Range<usize>,
+    line: u64,
+    paragraph: u64,
+}
+
+impl Batch {
+    /// The source the rows come from (`-` for standard input).
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Number of rows (paragraphs, or rows that cannot be read).
+    pub fn len(&self) -> usize {
+        match &self.content {
+            Content::Lines(lines) => lines.rows.len(),
+            Content::Records(records) => records.len(),
+        }
+    }
+
+    /// Whether the batch has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The rows in order: a paragraph, or why the row cannot be used.
+    /// Records parsed while reading are moved out, so a second call gives
+    /// only the line-based rows again.
+    pub fn records(&mut self) -> impl Iterator<Item = Result<InputRecord<'_>>> + '_ {
+        let Batch { source, content } = self;
+        match content {
+            Content::Lines(lines) => {
+                Either::Left(lines.rows.iter().map(|row| lines.parse(source, row)))
+            }
+            Content::Records(records) => {
+                Either::Right(std::mem::take(records).into_iter().map(borrowed))
+            }
+        }
+    }
+
+    /// [`Batch::records`] parsed on the threads of the current rayon pool,
+    /// still in input order when collected.
+    pub fn par_records(
+        &mut self,
+    ) -> impl IndexedParallelIterator<Item = Result<InputRecord<'_>>> + '_ {
+        let Batch { source, content } = self;
+        let source: &str = source;
+        match content {
+            Content::Lines(lines) => {
+                let lines = &*lines;
+                Either::Left(
+                    lines
+                        .rows
+                        .par_iter()
+                        .map(move |row| lines.parse(source, row)),
+                )
+            }
+            Content::Records(records) => {
+                Either::Right(std::mem::take(records).into_par_iter().map(borrowed))
             }
         }
     }
 }
 
+/// A record owning its data, seen as one that may borrow.
+fn borrowed<'a>(record: Result<InputRecord<'static>>) -> Result<InputRecord<'a>> {
+    record
+}
+
+impl Lines {
+    fn parse<'a>(&'a self, source: &'a str, row: &LineRow) -> Result<InputRecord<'a>> {
+        let error = |message: String| Error::parse(source, row.line, message);
+        let line = std::str::from_utf8(&self.data[row.bytes.clone()])
+            .map_err(|e| error(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
+        let (text, fields) = match &self.json {
+            None => (Cow::Borrowed(line.trim()), Fields::new()),
+            Some(options) => json_row(line, options).map_err(error)?,
+        };
+        Ok(InputRecord {
+            source: Cow::Borrowed(source),
+            paragraph: row.paragraph,
+            line: row.line,
+            text,
+            fields,
+        })
+    }
+}
+
+/// The text and the fields to keep of one JSON Lines row, or what is wrong with it.
+fn json_row<'a>(
+    line: &'a str,
+    options: &InputOptions,
+) -> std::result::Result<(Cow<'a, str>, Fields<'a>), String> {
+    let mut fields = match serde_json::from_str::<RawObject>(line) {
+        Ok(RawObject(fields)) => fields,
+        Err(e) if e.is_data() => return Err("expected a JSON object".into()),
+        Err(e) => return Err(format!("malformed JSON: {e}")),
+    };
+    let field = &options.text_field;
+    let Some(at) = fields.iter().position(|(k, _)| k == field) else {
+        return Err(format!("missing text field `{field}`"));
+    };
+    let raw = match fields.remove(at).1 {
+        Cow::Borrowed(raw) => raw,
+        Cow::Owned(_) => unreachable!("`RawObject` borrows every value from the line"),
+    };
+    let text = match json_text(raw) {
+        Ok(Some(text)) => text,
+        Ok(None) => return Err(format!("missing text field `{field}`")),
+        Err(()) => {
+            return Err(format!(
+                "text field `{field}` must be a string, got {}",
+                raw.get()
+            ))
+        }
+    };
+    if text.trim().is_empty() {
+        return Err("empty text".into());
+    }
+    if let Some(keep) = &options.keep_fields {
+        fields.retain(|(k, _)| keep.iter().any(|name| name == k));
+    }
+    Ok((text, fields))
+}
+
+/// Is `line` empty or whitespace only (as `str::trim` sees it)?
+fn is_blank(line: &[u8]) -> bool {
+    let ascii_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0B | 0x0C);
+    line.iter().all(ascii_space)
+        || (!line.is_ascii() && std::str::from_utf8(line).is_ok_and(|s| s.trim().is_empty()))
+}
+
 enum Kind {
-    Text(ParagraphSplitter),
-    Jsonl,
+    /// One paragraph per line (JSON Lines if `json`).
+    Lines { json: bool },
+    /// Blocks separated by blank lines.
+    Blocks(ParagraphSplitter),
     Delimited {
         reader: Box<csv::Reader<Box<dyn Read + Send>>>,
         text_column: Option<usize>,
@@ -304,14 +564,86 @@ enum Kind {
 
 struct SourceReader {
     name: Arc<str>,
-    lines: Option<BufReader<Box<dyn Read + Send>>>,
     kind: Kind,
-    text_field: String,
-    keep_fields: Option<Vec<String>>,
+    lines: LineReader,
+    options: Arc<InputOptions>,
+    /// Lines and paragraphs handed out so far.
     line: u64,
     paragraph: u64,
-    buf: Vec<u8>,
     failed: bool,
+}
+
+/// Reads whole lines in blocks of about [`BATCH_BYTES`].
+struct LineReader {
+    reader: Option<Box<dyn Read + Send>>,
+    /// The start of a line whose end has not been read yet.
+    carry: Vec<u8>,
+    /// An error met after some lines were read, returned by the next call.
+    error: Option<std::io::Error>,
+}
+
+impl LineReader {
+    /// The next block of whole lines (the last one may lack its `\n`);
+    /// `Ok(None)` at the end.
+    fn next_block(&mut self) -> std::io::Result<Option<Vec<u8>>> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        let Some(reader) = &mut self.reader else {
+            return Ok(None);
+        };
+        let mut data = std::mem::take(&mut self.carry);
+        let mut searched = 0;
+        let mut at_end = false;
+        loop {
+            if data.len() >= BATCH_BYTES && memchr::memchr(b'\n', &data[searched..]).is_some() {
+                break;
+            }
+            searched = data.len();
+            data.resize(searched + READ_SIZE, 0);
+            match reader.read(&mut data[searched..]) {
+                Ok(0) => at_end = true,
+                Ok(n) => data.truncate(searched + n),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => data.truncate(searched),
+                Err(e) => {
+                    self.error = Some(e);
+                    at_end = true;
+                }
+            }
+            if at_end {
+                data.truncate(searched);
+                self.reader = None;
+                break;
+            }
+        }
+        if !at_end {
+            let cut = memchr::memrchr(b'\n', &data).expect("found above") + 1;
+            self.carry = data.split_off(cut);
+        }
+        if data.is_empty() {
+            return match self.error.take() {
+                Some(e) => Err(e),
+                None => Ok(None),
+            };
+        }
+        Ok(Some(data))
+    }
+}
+
+/// The lines of `data` without their line endings (`\n`, `\r\n`, stray `\r`s).
+fn split_lines(data: &[u8]) -> impl Iterator<Item = Range<usize>> + '_ {
+    let mut start = 0;
+    let ends =
+        memchr::memchr_iter(b'\n', data).chain((data.last() != Some(&b'\n')).then_some(data.len()));
+    ends.map(move |end| {
+        let mut stop = end;
+        while stop > start && data[stop - 1] == b'\r' {
+            stop -= 1;
+        }
+        let line = start..stop;
+        start = end + 1;
+        line
+    })
 }
 
 impl SourceReader {
@@ -319,14 +651,15 @@ impl SourceReader {
         name: Arc<str>,
         reader: Box<dyn Read + Send>,
         format: InputFormat,
-        options: &InputOptions,
+        options: &Arc<InputOptions>,
     ) -> Self {
-        let (lines, kind) = match format {
-            InputFormat::Text => (
-                Some(BufReader::with_capacity(1 << 16, reader)),
-                Kind::Text(ParagraphSplitter::new(options.paragraphs)),
+        let (kind, reader) = match format {
+            InputFormat::Text if options.paragraphs == ParagraphMode::Blank => (
+                Kind::Blocks(ParagraphSplitter::new(ParagraphMode::Blank)),
+                Some(reader),
             ),
-            InputFormat::Jsonl => (Some(BufReader::with_capacity(1 << 16, reader)), Kind::Jsonl),
+            InputFormat::Text => (Kind::Lines { json: false }, Some(reader)),
+            InputFormat::Jsonl => (Kind::Lines { json: true }, Some(reader)),
             InputFormat::Csv | InputFormat::Tsv => {
                 let delimiter = if format == InputFormat::Csv {
                     b','
@@ -337,25 +670,25 @@ impl SourceReader {
                     .delimiter(delimiter)
                     .flexible(false)
                     .from_reader(reader);
-                (
-                    None,
-                    Kind::Delimited {
-                        reader: Box::new(reader),
-                        text_column: None,
-                        header: Vec::new(),
-                    },
-                )
+                let kind = Kind::Delimited {
+                    reader: Box::new(reader),
+                    text_column: None,
+                    header: Vec::new(),
+                };
+                (kind, None)
             }
         };
         SourceReader {
             name,
-            lines,
             kind,
-            text_field: options.text_field.clone(),
-            keep_fields: options.keep_fields.clone(),
+            lines: LineReader {
+                reader,
+                carry: Vec::new(),
+                error: None,
+            },
+            options: Arc::clone(options),
             line: 0,
             paragraph: 0,
-            buf: Vec::new(),
             failed: false,
         }
     }
@@ -364,161 +697,126 @@ impl SourceReader {
         Error::parse(self.name.as_ref(), line, message)
     }
 
-    /// Reads one raw line into `buf` without its line ending; false at the end.
-    fn read_line(&mut self) -> Result<bool> {
-        self.buf.clear();
-        let reader = self
-            .lines
-            .as_mut()
-            .expect("line-based formats have a line reader");
-        let n = reader
-            .read_until(b'\n', &mut self.buf)
-            .map_err(|e| Error::io(self.name.as_ref(), e))?;
-        if n == 0 {
-            return Ok(false);
-        }
-        self.line += 1;
-        while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
-            self.buf.pop();
-        }
-        if self.line == 1 && self.buf.starts_with(BOM) {
-            self.buf.drain(..BOM.len());
-        }
-        Ok(true)
-    }
-
-    fn line_text(&self) -> std::result::Result<&str, Error> {
-        std::str::from_utf8(&self.buf).map_err(|e| {
-            self.row_error(
-                self.line,
-                format!("invalid UTF-8 at byte {}", e.valid_up_to()),
-            )
-        })
-    }
-
-    fn record(&mut self, line: u64, text: String, fields: Fields) -> InputRecord {
-        self.paragraph += 1;
-        InputRecord {
-            source: self.name.clone(),
-            paragraph: self.paragraph,
-            line,
-            text,
-            fields,
+    fn batch(&self, content: Content) -> Batch {
+        Batch {
+            source: Arc::clone(&self.name),
+            content,
         }
     }
 
-    fn next_record(&mut self) -> Option<Result<InputRecord>> {
+    fn next_batch(&mut self) -> Option<Result<Batch>> {
         if self.failed {
             return None;
         }
-        let item = match self.kind {
-            Kind::Text(_) => self.next_paragraph(),
-            Kind::Jsonl => self.next_json(),
-            Kind::Delimited { .. } => self.next_delimited(),
-        };
-        if let Some(Err(Error::Io { .. })) = &item {
-            self.failed = true;
-        }
-        item
-    }
-
-    /// The next paragraph of plain text. The splitter (and the block it is
-    /// building) lives in `self`, so a bad line inside a block is reported
-    /// and skipped without losing the lines around it.
-    fn next_paragraph(&mut self) -> Option<Result<InputRecord>> {
-        loop {
-            match self.read_line() {
-                Err(e) => return Some(Err(e)),
-                Ok(true) => {}
-                Ok(false) => {
-                    let Kind::Text(splitter) = &mut self.kind else {
-                        unreachable!("called only for text sources")
-                    };
-                    let paragraph = splitter.finish()?;
-                    return Some(Ok(self.record(
-                        paragraph.line,
-                        paragraph.text,
-                        Fields::new(),
-                    )));
-                }
+        match &self.kind {
+            Kind::Lines { json } => {
+                let json = *json;
+                self.next_lines(json)
             }
-            let line = match std::str::from_utf8(&self.buf) {
-                Ok(line) => line,
-                Err(e) => {
-                    let message = format!("invalid UTF-8 at byte {}", e.valid_up_to());
-                    return Some(Err(self.row_error(self.line, message)));
-                }
-            };
-            let Kind::Text(splitter) = &mut self.kind else {
-                unreachable!("called only for text sources")
-            };
-            if let Some(paragraph) = splitter.push_line(self.line, line) {
-                return Some(Ok(self.record(
-                    paragraph.line,
-                    paragraph.text,
-                    Fields::new(),
-                )));
-            }
+            Kind::Blocks(_) => self.next_blocks(),
+            Kind::Delimited { .. } => self.next_delimited_batch(),
         }
     }
 
-    fn next_json(&mut self) -> Option<Result<InputRecord>> {
-        loop {
-            match self.read_line() {
-                Err(e) => return Some(Err(e)),
-                Ok(false) => return None,
-                Ok(true) => {}
-            }
-            let line = self.line;
-            let raw = match self.line_text() {
-                Err(e) => return Some(Err(e)),
-                Ok(raw) if raw.trim().is_empty() => continue,
-                Ok(raw) => raw,
-            };
-            let object = match serde_json::from_str::<RawObject>(raw) {
-                Ok(RawObject(fields)) => fields,
-                Err(e) if e.is_data() => {
-                    return Some(Err(self.row_error(line, "expected a JSON object")))
-                }
-                Err(e) => return Some(Err(self.row_error(line, format!("malformed JSON: {e}")))),
-            };
-            return Some(self.json_record(line, object));
-        }
-    }
-
-    fn json_record(&mut self, line: u64, mut fields: Fields) -> Result<InputRecord> {
-        let Some(at) = fields.iter().position(|(k, _)| *k == self.text_field) else {
-            return Err(self.row_error(line, format!("missing text field `{}`", self.text_field)));
-        };
-        let (_, raw) = fields.remove(at);
-        let text = match serde_json::from_str::<Option<String>>(raw.get()) {
-            Ok(Some(text)) => text,
-            Ok(None) => {
-                return Err(
-                    self.row_error(line, format!("missing text field `{}`", self.text_field))
-                )
-            }
-            Err(_) => {
-                return Err(self.row_error(
-                    line,
-                    format!(
-                        "text field `{}` must be a string, got {}",
-                        self.text_field,
-                        raw.get()
-                    ),
-                ))
+    /// The next block of lines, numbered but not parsed.
+    fn next_lines(&mut self, json: bool) -> Option<Result<Batch>> {
+        let mut data = match self.lines.next_block() {
+            Ok(Some(data)) => data,
+            Ok(None) => return None,
+            Err(e) => {
+                self.failed = true;
+                return Some(Err(Error::io(self.name.as_ref(), e)));
             }
         };
-        if text.trim().is_empty() {
-            return Err(self.row_error(line, "empty text"));
+        if self.line == 0 && data.starts_with(BOM) {
+            data.drain(..BOM.len());
         }
-        if let Some(keep) = &self.keep_fields {
-            fields.retain(|(k, _)| keep.contains(k));
+        let mut rows = Vec::with_capacity(data.len() / 128);
+        for bytes in split_lines(&data) {
+            self.line += 1;
+            if !is_blank(&data[bytes.clone()]) {
+                self.paragraph += 1;
+                rows.push(LineRow {
+                    bytes,
+                    line: self.line,
+                    paragraph: self.paragraph,
+                });
+            }
         }
-        Ok(self.record(line, text, fields))
+        let json = json.then(|| Arc::clone(&self.options));
+        Some(Ok(self.batch(Content::Lines(Lines { data, rows, json }))))
     }
 
-    fn next_delimited(&mut self) -> Option<Result<InputRecord>> {
+    /// The paragraphs completed by the next block of lines, for blank-line
+    /// separated text. The splitter (and the block it is building) lives in
+    /// `self`, so a bad line inside a block is reported and skipped without
+    /// losing the lines around it.
+    fn next_blocks(&mut self) -> Option<Result<Batch>> {
+        let data = match self.lines.next_block() {
+            Ok(data) => data,
+            Err(e) => {
+                self.failed = true;
+                return Some(Err(Error::io(self.name.as_ref(), e)));
+            }
+        };
+        let Kind::Blocks(splitter) = &mut self.kind else {
+            unreachable!("called only for blank-line separated text")
+        };
+        let name = &self.name;
+        let mut counter = self.paragraph;
+        let mut record = |paragraph: Paragraph| {
+            counter += 1;
+            InputRecord {
+                source: Cow::Owned(name.to_string()),
+                paragraph: counter,
+                line: paragraph.line,
+                text: Cow::Owned(paragraph.text),
+                fields: Fields::new(),
+            }
+        };
+        let mut records = Vec::new();
+        let Some(mut data) = data else {
+            let last = record(splitter.finish()?);
+            self.paragraph = counter;
+            return Some(Ok(self.batch(Content::Records(vec![Ok(last)]))));
+        };
+        if self.line == 0 && data.starts_with(BOM) {
+            data.drain(..BOM.len());
+        }
+        for bytes in split_lines(&data) {
+            self.line += 1;
+            match std::str::from_utf8(&data[bytes]) {
+                Ok(line) => {
+                    if let Some(p) = splitter.push_line(self.line, line) {
+                        records.push(Ok(record(p)));
+                    }
+                }
+                Err(e) => records.push(Err(Error::parse(
+                    name.as_ref(),
+                    self.line,
+                    format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+                ))),
+            }
+        }
+        self.paragraph = counter;
+        Some(Ok(self.batch(Content::Records(records))))
+    }
+
+    fn next_delimited_batch(&mut self) -> Option<Result<Batch>> {
+        let mut records = Vec::new();
+        while records.len() < BATCH_RECORDS && !self.failed {
+            match self.next_delimited() {
+                Some(record) => records.push(record),
+                None => break,
+            }
+        }
+        if records.is_empty() {
+            return None;
+        }
+        Some(Ok(self.batch(Content::Records(records))))
+    }
+
+    fn next_delimited(&mut self) -> Option<Result<InputRecord<'static>>> {
         let Kind::Delimited {
             reader,
             text_column,
@@ -542,7 +840,7 @@ impl SourceReader {
                     )));
                 }
             };
-            match names.iter().position(|n| *n == self.text_field) {
+            match names.iter().position(|n| *n == self.options.text_field) {
                 Some(c) => *text_column = Some(c),
                 None => {
                     self.failed = true;
@@ -551,7 +849,7 @@ impl SourceReader {
                         1,
                         format!(
                             "header has no text column `{}` (columns: {})",
-                            self.text_field,
+                            self.options.text_field,
                             names.join(", ")
                         ),
                     )));
@@ -568,15 +866,25 @@ impl SourceReader {
             Ok(true) => {}
             Err(e) => {
                 let line = e.position().map_or(line, |p| p.line());
+                if let csv::ErrorKind::Io(_) = e.kind() {
+                    self.failed = true;
+                    let message = e.to_string();
+                    return Some(Err(Error::io(
+                        self.name.as_ref(),
+                        std::io::Error::other(message),
+                    )));
+                }
                 // The csv reader cannot resynchronise after a broken quote.
                 self.failed = !matches!(
                     e.kind(),
                     csv::ErrorKind::UnequalLengths { .. } | csv::ErrorKind::Utf8 { .. }
                 );
+                self.paragraph += 1;
                 return Some(Err(self.row_error(line, format!("malformed CSV: {e}"))));
             }
         }
         self.line = line;
+        self.paragraph += 1;
         let mut fields = Fields::new();
         let mut text = None;
         for (c, raw) in record.iter().enumerate() {
@@ -596,15 +904,22 @@ impl SourceReader {
             if c == column {
                 text = Some(value.to_string());
             } else if self
+                .options
                 .keep_fields
                 .as_ref()
                 .is_none_or(|keep| keep.contains(&header[c]))
             {
-                fields.push((header[c].clone(), raw_string(value)));
+                fields.push((Cow::Owned(header[c].clone()), Cow::Owned(raw_string(value))));
             }
         }
         match text {
-            Some(text) if !text.trim().is_empty() => Some(Ok(self.record(line, text, fields))),
+            Some(text) if !text.trim().is_empty() => Some(Ok(InputRecord {
+                source: Cow::Owned(self.name.to_string()),
+                paragraph: self.paragraph,
+                line,
+                text: Cow::Owned(text),
+                fields,
+            })),
             _ => Some(Err(self.row_error(line, "empty text"))),
         }
     }

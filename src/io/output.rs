@@ -57,9 +57,9 @@ pub enum Outcome<'m> {
 
 /// A labelled (or skipped) paragraph ready to be written.
 #[derive(Debug)]
-pub struct Row<'m> {
+pub struct Row<'m, 'a> {
     /// The input, or for skipped rows a record with only source and line.
-    pub input: InputRecord,
+    pub input: InputRecord<'a>,
     /// What happened to it.
     pub outcome: Outcome<'m>,
 }
@@ -364,7 +364,12 @@ impl<W: Write> RowWriter<W> {
                 return Ok(());
             };
             let columns = Columns {
-                fields: row.input.fields.iter().map(|(k, _)| k.clone()).collect(),
+                fields: row
+                    .input
+                    .fields
+                    .iter()
+                    .map(|(k, _)| k.to_string())
+                    .collect(),
                 names: row
                     .input
                     .fields
@@ -422,7 +427,7 @@ impl<W: Write> RowWriter<W> {
                         }
                     });
                 }
-                cells.push(row.input.text.clone());
+                cells.push(row.input.text.to_string());
                 for (head, classes) in &columns.heads {
                     let answer = labels.get(head);
                     cells.push(answer.map_or(String::new(), |a| a.label.to_string()));
