@@ -3,7 +3,8 @@
 //! A set is read from JSON Lines (`.jsonl`, `.ndjson`) or from CSV/TSV with a
 //! header (`.csv`, `.tsv`). Every row needs a non-empty `text` and one string
 //! per head (`theme`, `stance` by default); other fields (`id`, `country`,
-//! `style` …) are ignored.
+//! `style` …) are ignored. For scoring, [`TrainingSet::load_present`] also
+//! accepts a file that leaves out some heads altogether (a theme-only file).
 //!
 //! ```
 //! use vektor::dataset::{Example, TrainingSet};
@@ -80,13 +81,38 @@ impl TrainingSet {
         })
     }
 
-    /// Reads a labelled file, choosing the format by extension.
+    /// Reads a labelled file, choosing the format by extension; every row
+    /// must carry every head of `heads`.
     pub fn load(path: &Path, heads: &[String]) -> Result<TrainingSet> {
+        TrainingSet::read(path, heads, Wanted::All)
+    }
+
+    /// Reads a labelled file for scoring, keeping those of `heads` that the
+    /// file carries, in the order of `heads`; [`TrainingSet::heads`] tells
+    /// which. A JSON Lines file carries a head when any row has the field
+    /// (not `null`), a CSV/TSV file when its header has the column.
+    ///
+    /// A head carried by some rows but missing on others is an error naming
+    /// the file and line, since a half-labelled file is a labelling mistake;
+    /// so is a file that carries none of `heads`.
+    pub fn load_present(path: &Path, heads: &[String]) -> Result<TrainingSet> {
+        let set = TrainingSet::read(path, heads, Wanted::Present)?;
+        if set.heads.is_empty() {
+            return Err(Error::Data(format!(
+                "{}: has none of the label fields expected ({})",
+                path.display(),
+                heads.join(", ")
+            )));
+        }
+        Ok(set)
+    }
+
+    fn read(path: &Path, heads: &[String], wanted: Wanted) -> Result<TrainingSet> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let examples = match InputFormat::from_path(path) {
-            InputFormat::Jsonl => read_jsonl(path, &bytes, heads)?,
-            InputFormat::Csv => read_delimited(path, &bytes, heads, b',')?,
-            InputFormat::Tsv => read_delimited(path, &bytes, heads, b'\t')?,
+        let (heads, examples) = match InputFormat::from_path(path) {
+            InputFormat::Jsonl => read_jsonl(path, &bytes, heads, wanted)?,
+            InputFormat::Csv => read_delimited(path, &bytes, heads, wanted, b',')?,
+            InputFormat::Tsv => read_delimited(path, &bytes, heads, wanted, b'\t')?,
             InputFormat::Text => {
                 return Err(Error::UnknownFormat {
                     path: path.to_path_buf(),
@@ -101,7 +127,7 @@ impl TrainingSet {
             )));
         }
         Ok(TrainingSet {
-            heads: heads.to_vec(),
+            heads,
             examples,
             source: path.display().to_string(),
             sha256: hex(&Sha256::digest(&bytes)),
@@ -190,32 +216,56 @@ impl TrainingSet {
     }
 }
 
+/// Which of the requested heads a file must carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wanted {
+    /// Every head, on every row (training).
+    All,
+    /// The heads the file has, each on every row (scoring).
+    Present,
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Checks a row's text and labels; `field` looks a value up by name.
+///
+/// `seen_at` holds, per head, a line known to carry it, so that a row
+/// without it can be reported as a half-labelled file rather than as a
+/// plain missing field.
 fn example_from_row<'a>(
     path: &Path,
     line: u64,
     heads: &[String],
+    seen_at: &[Option<u64>],
     field: impl Fn(&str) -> std::result::Result<Option<&'a str>, String>,
 ) -> Result<Example> {
-    let get = |name: &str| -> Result<&'a str> {
+    let get = |name: &str, seen: Option<u64>| -> Result<&'a str> {
         match field(name) {
             Ok(Some(value)) => Ok(value),
-            Ok(None) => Err(Error::parse(path, line, format!("missing field `{name}`"))),
+            Ok(None) => Err(Error::parse(
+                path,
+                line,
+                match seen {
+                    Some(other) => format!(
+                        "missing field `{name}`, which line {other} has; label every row for `{name}` or none"
+                    ),
+                    None => format!("missing field `{name}`"),
+                },
+            )),
             Err(message) => Err(Error::parse(path, line, message)),
         }
     };
-    let text = get("text")?;
+    let text = get("text", None)?;
     if text.trim().is_empty() {
         return Err(Error::parse(path, line, "empty text"));
     }
     let labels = heads
         .iter()
-        .map(|head| {
-            let label = get(head)?.trim();
+        .zip(seen_at)
+        .map(|(head, &seen)| {
+            let label = get(head, seen)?.trim();
             if label.is_empty() {
                 return Err(Error::parse(
                     path,
@@ -232,47 +282,106 @@ fn example_from_row<'a>(
     })
 }
 
-fn read_jsonl(path: &Path, bytes: &[u8], heads: &[String]) -> Result<Vec<Example>> {
-    let mut examples = Vec::new();
-    for (index, raw) in bytes.split(|&b| b == b'\n').enumerate() {
-        let line = index as u64 + 1;
-        let raw = if index == 0 {
-            raw.strip_prefix(BOM).unwrap_or(raw)
-        } else {
-            raw
-        };
-        let raw = std::str::from_utf8(raw).map_err(|e| {
-            Error::parse(
-                path,
-                line,
-                format!("invalid UTF-8 at byte {}", e.valid_up_to()),
-            )
-        })?;
-        if raw.trim().is_empty() {
-            continue;
+type JsonObject = serde_json::Map<String, serde_json::Value>;
+
+/// The non-blank lines of a JSON Lines file as objects, with their 1-based
+/// line numbers.
+fn jsonl_objects<'b>(
+    path: &'b Path,
+    bytes: &'b [u8],
+) -> impl Iterator<Item = Result<(u64, JsonObject)>> + 'b {
+    bytes
+        .split(|&b| b == b'\n')
+        .enumerate()
+        .filter_map(move |(index, raw)| {
+            let raw = if index == 0 {
+                raw.strip_prefix(BOM).unwrap_or(raw)
+            } else {
+                raw
+            };
+            jsonl_object(path, index as u64 + 1, raw).transpose()
+        })
+}
+
+/// One line of a JSON Lines file as an object; `None` for a blank line.
+fn jsonl_object(path: &Path, line: u64, raw: &[u8]) -> Result<Option<(u64, JsonObject)>> {
+    let raw = std::str::from_utf8(raw).map_err(|e| {
+        Error::parse(
+            path,
+            line,
+            format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+        )
+    })?;
+    if raw.trim().is_empty() {
+        return Ok(None);
+    }
+    let value: serde_json::Value = serde_json::from_str(raw)
+        .map_err(|e| Error::parse(path, line, format!("malformed JSON: {e}")))?;
+    match value {
+        serde_json::Value::Object(object) => Ok(Some((line, object))),
+        _ => Err(Error::parse(path, line, "expected a JSON object")),
+    }
+}
+
+/// Per head, the first line whose object has the field (not `null`).
+/// Lines that do not parse are skipped here: the reading pass reports them,
+/// in file order with the other errors.
+fn first_lines_with(path: &Path, bytes: &[u8], heads: &[String]) -> Vec<Option<u64>> {
+    let mut first = vec![None; heads.len()];
+    for (line, object) in jsonl_objects(path, bytes).filter_map(Result::ok) {
+        for (slot, head) in first.iter_mut().zip(heads) {
+            if slot.is_none() && object.get(head).is_some_and(|v| !v.is_null()) {
+                *slot = Some(line);
+            }
         }
-        let value: serde_json::Value = serde_json::from_str(raw)
-            .map_err(|e| Error::parse(path, line, format!("malformed JSON: {e}")))?;
-        let object = value
-            .as_object()
-            .ok_or_else(|| Error::parse(path, line, "expected a JSON object"))?;
-        examples.push(example_from_row(path, line, heads, |name| {
-            match object.get(name) {
+        if first.iter().all(Option::is_some) {
+            break;
+        }
+    }
+    first
+}
+
+fn read_jsonl(
+    path: &Path,
+    bytes: &[u8],
+    heads: &[String],
+    wanted: Wanted,
+) -> Result<(Vec<String>, Vec<Example>)> {
+    let (heads, seen_at): (Vec<String>, Vec<Option<u64>>) = match wanted {
+        Wanted::All => (heads.to_vec(), vec![None; heads.len()]),
+        // Whether a head is in the file at all is only known after the
+        // last row, so a first pass finds out before rows are checked.
+        Wanted::Present => heads
+            .iter()
+            .zip(first_lines_with(path, bytes, heads))
+            .filter_map(|(head, line)| line.map(|l| (head.clone(), Some(l))))
+            .unzip(),
+    };
+    let mut examples = Vec::new();
+    for row in jsonl_objects(path, bytes) {
+        let (line, object) = row?;
+        examples.push(example_from_row(
+            path,
+            line,
+            &heads,
+            &seen_at,
+            |name| match object.get(name) {
                 None | Some(serde_json::Value::Null) => Ok(None),
                 Some(serde_json::Value::String(s)) => Ok(Some(s.as_str())),
                 Some(other) => Err(format!("field `{name}` must be a string, got {other}")),
-            }
-        })?);
+            },
+        )?);
     }
-    Ok(examples)
+    Ok((heads, examples))
 }
 
 fn read_delimited(
     path: &Path,
     bytes: &[u8],
     heads: &[String],
+    wanted: Wanted,
     delimiter: u8,
-) -> Result<Vec<Example>> {
+) -> Result<(Vec<String>, Vec<Example>)> {
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .from_reader(bytes);
@@ -280,10 +389,21 @@ fn read_delimited(
         .headers()
         .map_err(|e| Error::parse(path, 1, format!("malformed header: {e}")))?
         .clone();
+    let in_header = |name: &str| header.iter().position(|h| h.trim() == name);
+    // The header names every field of every row, so it alone tells which
+    // heads the file carries; an empty cell under one is an empty label.
+    let heads: Vec<String> = match wanted {
+        Wanted::All => heads.to_vec(),
+        Wanted::Present => heads
+            .iter()
+            .filter(|h| in_header(h).is_some())
+            .cloned()
+            .collect(),
+    };
     // Column of `text` and of each head, found once for the whole file.
     let columns: Vec<(&str, usize)> = std::iter::once("text")
         .chain(heads.iter().map(String::as_str))
-        .map(|name| match header.iter().position(|h| h.trim() == name) {
+        .map(|name| match in_header(name) {
             Some(c) => Ok((name, c)),
             None => Err(Error::parse(
                 path,
@@ -293,6 +413,7 @@ fn read_delimited(
         })
         .collect::<Result<_>>()?;
     let column = |name: &str| columns.iter().find(|(n, _)| *n == name).map(|&(_, c)| c);
+    let seen_at = vec![None; heads.len()];
     let mut examples = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| {
@@ -304,8 +425,8 @@ fn read_delimited(
             Ok(column(name).and_then(|c| record.get(c)))
         };
         // `record` lives only in this iteration, so the example copies its strings.
-        let example = example_from_row(path, line, heads, field)?;
+        let example = example_from_row(path, line, &heads, &seen_at, field)?;
         examples.push(example);
     }
-    Ok(examples)
+    Ok((heads, examples))
 }

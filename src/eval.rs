@@ -214,7 +214,12 @@ impl HeadReport {
     }
 }
 
-/// Evaluates `model` on a labelled set, one report per model head found in the set.
+/// Evaluates `model` on a labelled set, one report per model head found in
+/// the set, in the model's head order; [`unevaluated_heads`] names the
+/// others. Errors when the set has none of the model's heads.
+///
+/// A set read with [`TrainingSet::load_present`] carries only the heads its
+/// file has, so a theme-only file scores the theme head alone.
 ///
 /// `min_confidence` (head → threshold) adds coverage and selective accuracy.
 pub fn evaluate(
@@ -259,6 +264,17 @@ pub fn evaluate(
         )));
     }
     Ok(reports)
+}
+
+/// The heads of `model` that `set` does not carry, in the model's order:
+/// those [`evaluate`] skips.
+pub fn unevaluated_heads<'m>(model: &'m Model, set: &TrainingSet) -> Vec<&'m str> {
+    model
+        .heads()
+        .iter()
+        .map(|h| h.name.as_str())
+        .filter(|name| !set.heads().iter().any(|n| n == name))
+        .collect()
 }
 
 /// The card entry for held-out figures of `model` on `dev`.

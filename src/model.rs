@@ -14,6 +14,7 @@
 //! # Ok::<(), vektor::Error>(())
 //! ```
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -170,7 +171,8 @@ impl TrainOptions {
         Ok(())
     }
 
-    /// The `vektor train` arguments that reproduce these options.
+    /// The `vektor train` arguments that reproduce these options, one
+    /// string per argument and unquoted; [`shell_join`] makes a line to paste.
     pub fn to_args(&self) -> Vec<String> {
         let v = &self.vectorizer;
         let mut args = vec![
@@ -303,18 +305,50 @@ pub struct ModelCard {
 
 impl ModelCard {
     /// The `vektor train` command line that reproduces the model.
+    ///
+    /// Arguments are quoted for a POSIX shell where they need it (a path with
+    /// a space, say), so the line can be pasted as it is.
     pub fn command(&self, out: &str) -> String {
-        let mut parts = vec![
-            "vektor train".to_string(),
+        let mut args = vec![
             format!("--data={}", self.training_file),
             format!("--out={out}"),
         ];
-        parts.extend(self.options.to_args());
+        args.extend(self.options.to_args());
         if let Some(dev) = &self.dev {
-            parts.push(format!("--dev={}", dev.file));
+            args.push(format!("--dev={}", dev.file));
         }
-        parts.join(" ")
+        format!("vektor train {}", shell_join(&args))
     }
+}
+
+/// `arg` as one word for a POSIX shell: as it is when it holds only
+/// characters no shell treats specially, else in single quotes, with a `'`
+/// inside written `'\''`.
+///
+/// ```
+/// use vektor::model::shell_quote;
+/// assert_eq!(shell_quote("--data=training/paragraphs.jsonl"), "--data=training/paragraphs.jsonl");
+/// assert_eq!(shell_quote("--data=my data.jsonl"), "'--data=my data.jsonl'");
+/// assert_eq!(shell_quote("it's"), r"'it'\''s'");
+/// ```
+pub fn shell_quote(arg: &str) -> Cow<'_, str> {
+    // The characters Python's `shlex.quote` leaves alone: none of them
+    // expands, globs, redirects or ends a word in a POSIX shell.
+    let plain = |c: char| c.is_ascii_alphanumeric() || "@%+=:,./-_".contains(c);
+    if !arg.is_empty() && arg.chars().all(plain) {
+        Cow::Borrowed(arg)
+    } else {
+        Cow::Owned(format!("'{}'", arg.replace('\'', r"'\''")))
+    }
+}
+
+/// `args` quoted with [`shell_quote`] and joined by spaces: a command line
+/// that a shell splits back into exactly `args`.
+pub fn shell_join<S: AsRef<str>>(args: impl IntoIterator<Item = S>) -> String {
+    args.into_iter()
+        .map(|arg| shell_quote(arg.as_ref()).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[derive(Serialize, Deserialize)]
@@ -817,6 +851,110 @@ mod tests {
         let count = |c| rows.iter().filter(|&&r| [0, 0, 0, 1, 2, 2][r] == c).count();
         assert_eq!((count(0), count(1), count(2)), (3, 3, 3));
         assert_eq!(training_rows(&[0, 1], 2, false), [0, 1]);
+    }
+
+    #[test]
+    fn plain_arguments_are_not_quoted() {
+        for arg in [
+            "--data=training/paragraphs.jsonl",
+            "--labels=theme,stance",
+            "--tolerance=0.0001",
+            "--out=/tmp/models/default.json",
+            "user@host:path+v1%_x",
+        ] {
+            assert!(matches!(shell_quote(arg), Cow::Borrowed(a) if a == arg));
+        }
+    }
+
+    #[test]
+    fn arguments_a_shell_would_change_are_single_quoted() {
+        for (arg, quoted) in [
+            ("--data=my data.jsonl", "'--data=my data.jsonl'"),
+            ("--data=Sadykova's.jsonl", r"'--data=Sadykova'\''s.jsonl'"),
+            ("''", r"''\'''\'''"),
+            ("", "''"),
+            ("$HOME/x", "'$HOME/x'"),
+            ("a;rm -rf b", "'a;rm -rf b'"),
+            ("*.jsonl", "'*.jsonl'"),
+            ("~/data.jsonl", "'~/data.jsonl'"),
+            (r"back\slash", r"'back\slash'"),
+            ("d\u{e9}j\u{e0}.jsonl", "'d\u{e9}j\u{e0}.jsonl'"),
+            ("two\nlines", "'two\nlines'"),
+        ] {
+            assert_eq!(shell_quote(arg), quoted, "{arg:?}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_shell_splits_a_joined_line_back_into_the_arguments() {
+        let args = [
+            "--data=my data/p's.jsonl",
+            "",
+            "$(echo no)",
+            "`echo no`",
+            "a|b&c>d<e",
+            r"back\slash",
+            "tab\there",
+            "two\nlines",
+            "!event",
+            "*",
+            "plain",
+        ];
+        let script = format!(r"printf '%s\0' {}", shell_join(args));
+        let output = std::process::Command::new("sh")
+            .args(["-c", &script])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{script}");
+        let out = String::from_utf8(output.stdout).unwrap();
+        let back: Vec<&str> = out.strip_suffix('\0').unwrap().split('\0').collect();
+        assert_eq!(back, args);
+    }
+
+    fn card(training_file: &str, actors: ActorSource) -> ModelCard {
+        ModelCard {
+            vektor_version: "0.0.0".into(),
+            training_file: training_file.into(),
+            training_sha256: String::new(),
+            rows: 0,
+            class_counts: BTreeMap::new(),
+            vocabulary: 0,
+            options: TrainOptions::default().actors(actors),
+            dev: Some(DevSummary {
+                file: "training/dev.jsonl".into(),
+                sha256: String::new(),
+                rows: 0,
+                heads: BTreeMap::new(),
+            }),
+        }
+    }
+
+    #[test]
+    fn card_command_quotes_only_the_arguments_that_need_it() {
+        let plain = card("training/paragraphs.jsonl", ActorSource::Shipped);
+        assert_eq!(
+            plain.command("models/default.json"),
+            format!(
+                "vektor train --data=training/paragraphs.jsonl --out=models/default.json {} --dev=training/dev.jsonl",
+                plain.options.to_args().join(" ")
+            )
+        );
+        let spaced = card(
+            "my data/Sadykova's.jsonl",
+            ActorSource::File("my actors.toml".into()),
+        );
+        let command = spaced.command("out dir/m.json");
+        assert!(
+            command.starts_with(
+                r"vektor train '--data=my data/Sadykova'\''s.jsonl' '--out=out dir/m.json' --labels=theme,stance "
+            ),
+            "{command}"
+        );
+        assert!(
+            command.ends_with(" '--actors=my actors.toml' --dev=training/dev.jsonl"),
+            "{command}"
+        );
     }
 
     #[test]

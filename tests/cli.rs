@@ -649,6 +649,176 @@ fn eval_counts_gold_labels_the_model_does_not_know() {
 }
 
 #[test]
+fn eval_scores_the_heads_a_theme_only_file_has() {
+    let (_dir, model) = tiny_model();
+    vektor()
+        .arg("eval")
+        .arg("--model")
+        .arg(&model)
+        .arg("--data")
+        .arg(data("theme_only.jsonl"))
+        .args(["--errors=3", "--min-confidence=stance=0.5"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("theme_only.jsonl (6 paragraphs)")
+                .and(predicate::str::contains("head theme: accuracy 1.000"))
+                .and(predicate::str::contains(
+                    "head stance: not in the data, not evaluated",
+                ))
+                .and(predicate::str::contains("head stance: accuracy").not()),
+        );
+    let json = vektor()
+        .arg("eval")
+        .arg("--model")
+        .arg(&model)
+        .arg("--data")
+        .arg(data("theme_only.jsonl"))
+        .args(["--format=json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let report: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(report["rows"], 6);
+    let heads = report["heads"].as_array().unwrap();
+    assert_eq!(heads.len(), 1, "only the evaluated head: {report}");
+    assert_eq!(heads[0]["head"], "theme");
+    assert_eq!(heads[0]["accuracy"], 1.0);
+    assert_eq!(report["skipped_heads"], serde_json::json!(["stance"]));
+    let full = vektor()
+        .arg("eval")
+        .arg("--model")
+        .arg(&model)
+        .arg("--data")
+        .arg(data("tiny.jsonl"))
+        .args(["--format=json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let full: serde_json::Value = serde_json::from_slice(&full).unwrap();
+    assert_eq!(full["skipped_heads"], serde_json::json!([]));
+}
+
+#[test]
+fn eval_refuses_a_head_labelled_on_some_rows_only() {
+    let (_dir, model) = tiny_model();
+    vektor()
+        .arg("eval")
+        .arg("--model")
+        .arg(&model)
+        .arg("--data")
+        .arg(data("missing_stance_field.jsonl"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "missing_stance_field.jsonl:2: missing field `stance`, which line 1 has",
+        ));
+}
+
+#[test]
+fn eval_refuses_data_with_none_of_the_model_heads() {
+    let (_dir, model) = tiny_model();
+    vektor()
+        .arg("eval")
+        .arg("--model")
+        .arg(&model)
+        .arg("--data")
+        .arg(data("no_heads.jsonl"))
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains(
+            "no_heads.jsonl: has none of the label fields expected (theme, stance)",
+        ));
+}
+
+#[test]
+fn printed_commands_survive_a_space_and_a_quote_in_a_path() {
+    let dir = TempDir::new().unwrap();
+    let folder = dir.path().join("labelled data");
+    std::fs::create_dir(&folder).unwrap();
+    let training = folder.join("Sadykova's set.jsonl");
+    std::fs::copy(data("tiny.jsonl"), &training).unwrap();
+    let model = dir.path().join("m.json");
+    vektor()
+        .args(["train", "--min-df=1", "--data"])
+        .arg(&training)
+        .arg("--out")
+        .arg(&model)
+        .assert()
+        .success();
+    let inspect = vektor()
+        .arg("inspect")
+        .arg("--model")
+        .arg(&model)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let inspect = String::from_utf8(inspect).unwrap();
+    let command = inspect
+        .lines()
+        .find_map(|l| l.strip_prefix("reproduce: vektor "))
+        .expect("inspect prints the reproduce command");
+    let quoted = format!(
+        "'--data={}'",
+        training.display().to_string().replace('\'', r"'\''")
+    );
+    assert!(
+        command.starts_with(&format!("train {quoted} --out=models/default.json ")),
+        "{command}"
+    );
+    // The shell must hand `vektor train` the same path back: retraining from
+    // the printed line reproduces the model byte for byte.
+    std::fs::create_dir(dir.path().join("models")).unwrap();
+    let script = format!(
+        "'{}' {command}",
+        assert_cmd::cargo::cargo_bin("vektor").display()
+    );
+    let output = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .current_dir(dir.path())
+        .env_remove("VEKTOR_MODEL")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("models/default.json")).unwrap(),
+        std::fs::read(&model).unwrap()
+    );
+    vektor()
+        .args([
+            "tune",
+            "--grid-alpha=1",
+            "--grid-ngrams=1",
+            "--grid-min-df=1",
+            "--grid-sublinear-tf=false",
+            "--grid-stem=true",
+            "--grid-balance=false",
+            "--grid-actors=true",
+            "--data",
+        ])
+        .arg(&training)
+        .arg("--dev")
+        .arg(&training)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!(
+            "best: vektor train --data '{}' --out models/default.json --labels=theme,stance",
+            training.display().to_string().replace('\'', r"'\''")
+        )));
+}
+
+#[test]
 fn cv_curve_and_tune_run_and_refuse_bad_settings() {
     vektor()
         .args(["cv", "--folds=3", "--min-df=1", "--data"])

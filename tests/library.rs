@@ -186,3 +186,84 @@ fn a_one_megabyte_paragraph_is_labelled() {
     let labels = tiny_model_cached().label(&text);
     assert_eq!(labels.heads[0].label, "energy");
 }
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+#[test]
+fn a_theme_only_file_is_scored_on_theme_alone() {
+    let model = tiny_model_cached();
+    let set = TrainingSet::load_present(&fixture("theme_only.jsonl"), &default_heads()).unwrap();
+    assert_eq!(set.heads(), ["theme"]);
+    assert_eq!(set.len(), 6);
+    let reports = vektor::eval::evaluate(model, &set, &Default::default()).unwrap();
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].head, "theme");
+    assert_eq!(vektor::eval::unevaluated_heads(model, &set), ["stance"]);
+    let err = TrainingSet::load(&fixture("theme_only.jsonl"), &default_heads()).unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("theme_only.jsonl:1: missing field `stance`"),
+        "training still needs every head: {err}"
+    );
+}
+
+#[test]
+fn load_present_tells_absent_heads_from_half_labelled_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, content: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        path
+    };
+    let nulls = write(
+        "nulls.jsonl",
+        "{\"text\": \"Oil rose\", \"stance\": \"neutral\", \"theme\": null}\n{\"text\": \"Gas fell\", \"stance\": \"aligned\"}\n",
+    );
+    let set = TrainingSet::load_present(&nulls, &default_heads()).unwrap();
+    assert_eq!(set.heads(), ["stance"], "null is no label");
+    assert_eq!(set.labels(0), ["neutral", "aligned"]);
+
+    let csv = write(
+        "theme.csv",
+        "id,text,theme\n1,Oil rose,energy\n2,Wheat sold,trade\n",
+    );
+    let set = TrainingSet::load_present(&csv, &default_heads()).unwrap();
+    assert_eq!(set.heads(), ["theme"]);
+    assert_eq!(set.labels(0), ["energy", "trade"]);
+
+    let half = write(
+        "half.jsonl",
+        "{\"text\": \"Oil rose\", \"theme\": \"energy\"}\n\n{\"text\": \"Gas fell\", \"theme\": \"energy\", \"stance\": \"aligned\"}\n",
+    );
+    let err = TrainingSet::load_present(&half, &default_heads()).unwrap_err();
+    assert!(
+        err.to_string().ends_with(
+            "half.jsonl:1: missing field `stance`, which line 3 has; label every row for `stance` or none"
+        ),
+        "{err}"
+    );
+    let half_csv = write(
+        "half.csv",
+        "text,theme,stance\nOil rose,energy,\nGas fell,energy,aligned\n",
+    );
+    let err = TrainingSet::load_present(&half_csv, &default_heads()).unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("half.csv:2: empty label in field `stance`"),
+        "{err}"
+    );
+
+    let err = TrainingSet::load_present(&fixture("no_heads.jsonl"), &default_heads()).unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("no_heads.jsonl: has none of the label fields expected (theme, stance)"),
+        "{err}"
+    );
+    let empty = write("empty.jsonl", "\n");
+    let err = TrainingSet::load_present(&empty, &default_heads()).unwrap_err();
+    assert!(err.to_string().ends_with("no labelled paragraphs"), "{err}");
+}

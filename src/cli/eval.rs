@@ -9,7 +9,7 @@ use std::io::Write;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 
-use super::{load_set, parse_threshold, thresholds_for, ModelArg};
+use super::{parse_threshold, thresholds_for, ModelArg};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum ReportFormat {
@@ -49,7 +49,10 @@ pub fn run(cmd: EvalCmd) -> Result<u8> {
     let mut out = super::stdout();
     let model = cmd.model.load()?;
     let heads: Vec<String> = model.heads().iter().map(|h| h.name.clone()).collect();
-    let set = load_set(&cmd.data, &heads)?;
+    // Held-out files are often labelled for one head only; those are scored
+    // on the heads they have, and the rest are named as not evaluated.
+    let set = vektor::TrainingSet::load_present(&cmd.data, &heads)?;
+    let skipped = vektor::eval::unevaluated_heads(&model, &set);
     let thresholds = thresholds_for(&model, &cmd.min_confidence)?;
     let reports = vektor::eval::evaluate(&model, &set, &thresholds)?;
     let mistakes = match cmd.errors {
@@ -58,13 +61,16 @@ pub fn run(cmd: EvalCmd) -> Result<u8> {
     };
     match cmd.format {
         ReportFormat::Json => {
-            let json = serde_json::json!({"data": set.source(), "rows": set.len(), "heads": reports, "errors": mistakes});
+            let json = serde_json::json!({"data": set.source(), "rows": set.len(), "heads": reports, "skipped_heads": skipped, "errors": mistakes});
             writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
         }
         ReportFormat::Table => {
             writeln!(out, "{} ({} paragraphs)\n", set.source(), set.len())?;
-            for report in &reports {
-                writeln!(out, "{}", report.to_table())?;
+            for head in model.heads() {
+                match reports.iter().find(|r| r.head == head.name) {
+                    Some(report) => writeln!(out, "{}", report.to_table())?,
+                    None => writeln!(out, "head {}: not in the data, not evaluated\n", head.name)?,
+                }
             }
             for m in &mistakes {
                 writeln!(

@@ -8,6 +8,7 @@ use std::io::Write;
 use anyhow::Result;
 use clap::Args;
 use vektor::eval::{cross_validate, mean_sd};
+use vektor::model::shell_join;
 use vektor::tune::{tune, Grid, Scoring};
 
 use super::{load_set, TrainArgs};
@@ -182,20 +183,26 @@ pub fn run_tune(cmd: TuneCmd) -> Result<u8> {
             heads.join(", ")
         )?;
     }
+    // Printed to be pasted into a shell, so a data path with a space or a
+    // quote must come back as one argument.
+    let command = |options: &vektor::TrainOptions| {
+        let mut args = vec![
+            "--data".to_string(),
+            cmd.data.display().to_string(),
+            "--out".to_string(),
+            "models/default.json".to_string(),
+        ];
+        args.extend(options.to_args());
+        format!("vektor train {}", shell_join(&args))
+    };
     let best = &results[0];
-    writeln!(
-        out,
-        "\nbest: vektor train --data {} --out models/default.json {}",
-        cmd.data.display(),
-        best.options.to_args().join(" ")
-    )?;
+    writeln!(out, "\nbest: {}", command(&best.options))?;
     if let Some(chosen) = vektor::tune::recommend(&results) {
         writeln!(
             out,
-            "recommended (simplest within one sd of the best, score {:.4}): vektor train --data {} --out models/default.json {}",
+            "recommended (simplest within one sd of the best, score {:.4}): {}",
             chosen.score,
-            cmd.data.display(),
-            chosen.options.to_args().join(" ")
+            command(&chosen.options)
         )?;
     }
     eprintln!("tune took {:.0}s", started.elapsed().as_secs_f64());
