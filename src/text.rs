@@ -41,26 +41,47 @@ pub struct Words<'a> {
     pos: usize,
 }
 
+/// Class of each byte for the word scanner: 0 ends a word, 1 is an ASCII
+/// letter or digit, 2 starts (or continues) a multi-byte character, which is
+/// decoded and classified by Unicode.
+const BYTE_CLASS: [u8; 256] = {
+    let mut class = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        class[b] = if b >= 0x80 {
+            2
+        } else if (b as u8).is_ascii_alphanumeric() {
+            1
+        } else {
+            0
+        };
+        b += 1;
+    }
+    class
+};
+
 impl Words<'_> {
     /// Advances from byte `at` while `is_word_char(c) == inside`; returns
-    /// where that stops. Bytes below 0x80 are classified without decoding.
+    /// where that stops. ASCII bytes are classified by table, without decoding.
+    #[inline]
     fn advance(&self, mut at: usize, inside: bool) -> usize {
         let bytes = self.text.as_bytes();
-        while at < bytes.len() {
-            let byte = bytes[at];
-            let (is_word, width) = if byte < 0x80 {
-                (byte.is_ascii_alphanumeric(), 1)
-            } else {
-                let c = self.text[at..]
-                    .chars()
-                    .next()
-                    .expect("`at` is on a char boundary");
-                (c.is_alphanumeric(), c.len_utf8())
-            };
-            if is_word != inside {
-                break;
+        let want = u8::from(inside);
+        while let Some(&byte) = bytes.get(at) {
+            match BYTE_CLASS[usize::from(byte)] {
+                2 => {
+                    let c = self.text[at..]
+                        .chars()
+                        .next()
+                        .expect("`at` is on a char boundary");
+                    if c.is_alphanumeric() != inside {
+                        break;
+                    }
+                    at += c.len_utf8();
+                }
+                class if class == want => at += 1,
+                _ => break,
             }
-            at += width;
         }
         at
     }
