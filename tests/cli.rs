@@ -499,6 +499,44 @@ fn output_file_is_written_atomically() {
 }
 
 #[test]
+fn each_document_roll_up_follows_its_own_paragraphs() {
+    let (dir, model) = tiny_model();
+    let first = dir.path().join("first.txt");
+    let second = dir.path().join("second.txt");
+    // Enough lines that the first document fills several worker pieces.
+    std::fs::write(&first, "Oil and gas exports rose.\n".repeat(700)).unwrap();
+    std::fs::write(&second, "By Aigerim Sadykova, Almaty\nGas deal signed.\n").unwrap();
+    let out = vektor()
+        .args(["label", "--rollup", "--threads=2", "--model"])
+        .arg(&model)
+        .arg(&first)
+        .arg(&second)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let rows = json_lines(&out);
+    let kinds: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            let file = r["source"].as_str().unwrap().rsplit('/').next().unwrap();
+            let kind = if r.get("rollup").is_some() {
+                "rollup"
+            } else {
+                "row"
+            };
+            format!("{file} {kind}")
+        })
+        .collect();
+    let mut expected = vec!["first.txt row".to_string(); 700];
+    expected.push("first.txt rollup".into());
+    expected.extend(["second.txt row", "second.txt row", "second.txt rollup"].map(String::from));
+    assert_eq!(kinds, expected);
+    assert_eq!(rows[700]["paragraphs"], 700);
+}
+
+#[test]
 fn explain_abstain_and_rollup() {
     let (_dir, model) = tiny_model();
     let out = vektor()

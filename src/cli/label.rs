@@ -177,6 +177,19 @@ fn label_stream(
     })
 }
 
+/// Rows labelled one after another on one worker: a few hundred, so that a
+/// batch splits into enough pieces to keep every thread busy.
+const PIECE: usize = 256;
+
+/// Consecutive rows labelled on one worker, with their JSON Lines rendering
+/// back to back in one buffer: no allocation and no separate write per row.
+struct Piece<'m, 'a> {
+    rows: Vec<vektor::Result<Row<'m, 'a>>>,
+    rendered: Vec<u8>,
+    /// Where each row's rendering ends in `rendered` (empty for other formats).
+    ends: Vec<usize>,
+}
+
 fn write_batches(
     model: &Model,
     batches: impl Iterator<Item = Read>,
@@ -196,47 +209,80 @@ fn write_batches(
     let started = std::time::Instant::now();
     for (batch, bytes_read) in batches {
         let mut batch = batch?;
-        let rows: Vec<vektor::Result<(Row, Vec<u8>)>> = batch
+        let pieces: Vec<Piece> = batch
             .par_records()
-            .map(|item| {
-                let row = labelers.with(|labeler| to_row(labeler, item, cmd, thresholds))?;
-                let mut rendered = Vec::new();
-                if render {
-                    // Room for the text, the other fields and the scores.
-                    rendered.reserve(row.input.text.len() + 512);
-                    render_jsonl(&row, &mut rendered);
-                }
-                Ok((row, rendered))
+            .chunks(PIECE)
+            .map(|items| {
+                let mut piece = Piece {
+                    rows: Vec::with_capacity(items.len()),
+                    rendered: Vec::new(),
+                    ends: Vec::new(),
+                };
+                labelers.with(|labeler| {
+                    for item in items {
+                        let row = to_row(labeler, item, cmd, thresholds);
+                        if render {
+                            if let Ok(row) = &row {
+                                render_jsonl(row, &mut piece.rendered);
+                            }
+                            piece.ends.push(piece.rendered.len());
+                        }
+                        piece.rows.push(row);
+                    }
+                });
+                piece
             })
             .collect();
-        for row in rows {
-            // Rows before a fatal one are written first, so stdout holds
-            // everything up to the line the error names.
-            let (row, rendered) = row?;
-            if let Outcome::Skipped(_) = row.outcome {
-                counts.skipped += 1;
-            } else {
-                counts.labelled += 1;
-            }
-            if cmd.rollup {
-                if let Outcome::Labelled(labels, _) = &row.outcome {
-                    match &mut rollup {
-                        Some((source, doc)) if *source == row.input.source => doc.add(labels),
-                        _ => {
-                            if let Some((source, doc)) = rollup.take() {
-                                writer.write_rollup(&source, &doc)?;
+        for piece in pieces {
+            // Rendered rows not yet written, so that a piece is written in
+            // as few calls as possible.
+            let mut unwritten = 0;
+            for (i, row) in piece.rows.into_iter().enumerate() {
+                let row = match row {
+                    Ok(row) => row,
+                    Err(e) => {
+                        // Rows before a fatal one are written first, so
+                        // stdout holds everything up to the line the error names.
+                        if render {
+                            // A failed row renders nothing: it ends where it starts.
+                            writer.write_rendered(&piece.rendered[unwritten..piece.ends[i]])?;
+                        }
+                        return Err(e.into());
+                    }
+                };
+                if let Outcome::Skipped(_) = row.outcome {
+                    counts.skipped += 1;
+                } else {
+                    counts.labelled += 1;
+                }
+                if cmd.rollup {
+                    if let Outcome::Labelled(labels, _) = &row.outcome {
+                        match &mut rollup {
+                            Some((source, doc)) if *source == row.input.source => doc.add(labels),
+                            _ => {
+                                if let Some((source, doc)) = rollup.take() {
+                                    let row_start = if i == 0 { 0 } else { piece.ends[i - 1] };
+                                    if render {
+                                        writer.write_rendered(
+                                            &piece.rendered[unwritten..row_start],
+                                        )?;
+                                        unwritten = row_start;
+                                    }
+                                    writer.write_rollup(&source, &doc)?;
+                                }
+                                let mut doc = Rollup::default();
+                                doc.add(labels);
+                                rollup = Some((row.input.source.to_string(), doc));
                             }
-                            let mut doc = Rollup::default();
-                            doc.add(labels);
-                            rollup = Some((row.input.source.to_string(), doc));
                         }
                     }
                 }
+                if !render {
+                    writer.write(&row)?;
+                }
             }
             if render {
-                writer.write_rendered(&rendered)?;
-            } else {
-                writer.write(&row)?;
+                writer.write_rendered(&piece.rendered[unwritten..])?;
             }
         }
         if !progress.is_hidden() {

@@ -116,12 +116,11 @@ struct Columns {
     heads: Vec<(String, Vec<String>)>,
 }
 
-/// Renders one JSON Lines record into `line` (cleared first), by hand: this
-/// is the hot path of `vektor label`, and building a `serde_json::Value` per
-/// row would cost more than labelling the paragraph. It needs no writer
-/// state, so rows can be rendered in parallel.
+/// Appends one JSON Lines record to `line`, rendered by hand: this is the
+/// hot path of `vektor label`, and building a `serde_json::Value` per row
+/// would cost more than labelling the paragraph. It needs no writer state,
+/// so rows can be rendered in parallel.
 pub fn render_jsonl(row: &Row, line: &mut Vec<u8>) {
-    line.clear();
     line.extend_from_slice(b"{\"source\":");
     json_string(line, &row.input.source);
     match &row.outcome {
@@ -341,11 +340,12 @@ impl<W: Write> RowWriter<W> {
     }
 
     fn write_json(&mut self, row: &Row) -> std::io::Result<()> {
+        self.line.clear();
         render_jsonl(row, &mut self.line);
         self.out.write_all(&self.line)
     }
 
-    /// Writes a JSON Lines row already rendered by [`render_jsonl`].
+    /// Writes JSON Lines rows already rendered by [`render_jsonl`].
     pub fn write_rendered(&mut self, rendered: &[u8]) -> std::io::Result<()> {
         debug_assert_eq!(self.format, OutputFormat::Jsonl);
         self.out.write_all(rendered)
