@@ -221,15 +221,53 @@ pub fn output_key<'k>(key: &'k str, labels: &Labels) -> std::borrow::Cow<'k, str
     }
 }
 
-/// Appends `s` as a JSON string (quoted and escaped).
+/// Appends `s` as a JSON string, quoted and escaped as `serde_json` does,
+/// in one pass: runs of plain bytes are copied whole.
 fn json_string(out: &mut Vec<u8>, s: &str) {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
-    } else {
-        serde_json::to_writer(out, s).expect("writing to a Vec cannot fail");
+    /// Per byte: 0 = copied as is, else the letter of its short escape
+    /// (`u` for the `\u00XX` form).
+    const ESCAPE: [u8; 256] = {
+        let mut escape = [0u8; 256];
+        let mut b = 0;
+        while b < 0x20 {
+            escape[b] = b'u';
+            b += 1;
+        }
+        escape[0x08] = b'b';
+        escape[0x09] = b't';
+        escape[0x0A] = b'n';
+        escape[0x0C] = b'f';
+        escape[0x0D] = b'r';
+        escape[b'"' as usize] = b'"';
+        escape[b'\\' as usize] = b'\\';
+        escape
+    };
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape = ESCAPE[usize::from(b)];
+        if escape == 0 {
+            continue;
+        }
+        out.extend_from_slice(&bytes[start..i]);
+        match escape {
+            b'u' => out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 0xF)],
+            ]),
+            letter => out.extend_from_slice(&[b'\\', letter]),
+        }
+        start = i + 1;
     }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
 }
 
 /// Appends a probability rounded to four decimals, without trailing zeros.
@@ -519,6 +557,32 @@ impl<W: Write> RowWriter<W> {
                 }
                 Ok(())
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        let nasty =
+            "plain \"quoted\" back\\slash\ttab\nnew\r\u{8}\u{c}\u{1}\u{1f} é “typographic” \u{7f}";
+        let mut out = Vec::new();
+        json_string(&mut out, nasty);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            serde_json::to_string(nasty).unwrap()
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_string_is_escaped_as_serde_json_escapes_it(s in proptest::prelude::any::<String>()) {
+            let mut out = Vec::new();
+            json_string(&mut out, &s);
+            proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&s).unwrap());
         }
     }
 }
