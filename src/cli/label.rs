@@ -12,7 +12,7 @@ use vektor::io::input::{expand_paths, Batch, InputFormat, InputOptions, InputRec
 use vektor::io::output::{render_jsonl, Outcome, OutputFormat, Rollup, Row, RowWriter};
 use vektor::io::AtomicFile;
 use vektor::text::ParagraphMode;
-use vektor::Model;
+use vektor::{Labels, Model};
 
 use super::{parse_threshold, thresholds_for, ModelArg};
 
@@ -184,10 +184,48 @@ const PIECE: usize = 256;
 /// Consecutive rows labelled on one worker, with their JSON Lines rendering
 /// back to back in one buffer: no allocation and no separate write per row.
 struct Piece<'m, 'a> {
-    rows: Vec<vektor::Result<Row<'m, 'a>>>,
+    rows: Vec<vektor::Result<Done<'m, 'a>>>,
     rendered: Vec<u8>,
     /// Where each row's rendering ends in `rendered` (empty for other formats).
     ends: Vec<usize>,
+}
+
+/// A labelled row as the writer gets it.
+enum Done<'m, 'a> {
+    /// To be written by the writer (CSV, TSV, table).
+    Row(Row<'m, 'a>),
+    /// Already rendered as JSON Lines; the rest of the row was dropped on the
+    /// worker. Labels are kept only for the roll-up.
+    Rendered {
+        skipped: bool,
+        labels: Option<Labels<'m>>,
+    },
+}
+
+impl<'m> Done<'m, '_> {
+    fn rendered(row: Row<'m, '_>, keep_labels: bool) -> Self {
+        match row.outcome {
+            Outcome::Labelled(labels, _) => Done::Rendered {
+                skipped: false,
+                labels: keep_labels.then_some(labels),
+            },
+            Outcome::Skipped(_) => Done::Rendered {
+                skipped: true,
+                labels: None,
+            },
+        }
+    }
+
+    /// Whether the row was skipped, and its labels if it has them here.
+    fn outcome(&self) -> (bool, Option<&Labels<'m>>) {
+        match self {
+            Done::Rendered { skipped, labels } => (*skipped, labels.as_ref()),
+            Done::Row(row) => match &row.outcome {
+                Outcome::Labelled(labels, _) => (false, Some(labels)),
+                Outcome::Skipped(_) => (true, None),
+            },
+        }
+    }
 }
 
 fn write_batches(
@@ -209,6 +247,7 @@ fn write_batches(
     let started = std::time::Instant::now();
     for (batch, bytes_read) in batches {
         let mut batch = batch?;
+        let source = batch.source().to_string();
         let pieces: Vec<Piece> = batch
             .par_records()
             .chunks(PIECE)
@@ -221,13 +260,20 @@ fn write_batches(
                 labelers.with(|labeler| {
                     for item in items {
                         let row = to_row(labeler, item, cmd, thresholds);
-                        if render {
-                            if let Ok(row) = &row {
-                                render_jsonl(row, &mut piece.rendered);
+                        let done = match row {
+                            Ok(row) if render => {
+                                render_jsonl(&row, &mut piece.rendered);
+                                piece.ends.push(piece.rendered.len());
+                                Ok(Done::rendered(row, cmd.rollup))
                             }
-                            piece.ends.push(piece.rendered.len());
-                        }
-                        piece.rows.push(row);
+                            Ok(row) => Ok(Done::Row(row)),
+                            Err(e) => {
+                                // A failed row renders nothing: it ends where it starts.
+                                piece.ends.push(piece.rendered.len());
+                                Err(e)
+                            }
+                        };
+                        piece.rows.push(done);
                     }
                 });
                 piece
@@ -237,48 +283,44 @@ fn write_batches(
             // Rendered rows not yet written, so that a piece is written in
             // as few calls as possible.
             let mut unwritten = 0;
-            for (i, row) in piece.rows.into_iter().enumerate() {
-                let row = match row {
-                    Ok(row) => row,
+            for (i, done) in piece.rows.into_iter().enumerate() {
+                let done = match done {
+                    Ok(done) => done,
                     Err(e) => {
                         // Rows before a fatal one are written first, so
                         // stdout holds everything up to the line the error names.
                         if render {
-                            // A failed row renders nothing: it ends where it starts.
                             writer.write_rendered(&piece.rendered[unwritten..piece.ends[i]])?;
                         }
                         return Err(e.into());
                     }
                 };
-                if let Outcome::Skipped(_) = row.outcome {
+                let (skipped, labels) = done.outcome();
+                if skipped {
                     counts.skipped += 1;
                 } else {
                     counts.labelled += 1;
                 }
-                if cmd.rollup {
-                    if let Outcome::Labelled(labels, _) = &row.outcome {
-                        match &mut rollup {
-                            Some((source, doc)) if *source == row.input.source => doc.add(labels),
-                            _ => {
-                                if let Some((source, doc)) = rollup.take() {
-                                    let row_start = if i == 0 { 0 } else { piece.ends[i - 1] };
-                                    if render {
-                                        writer.write_rendered(
-                                            &piece.rendered[unwritten..row_start],
-                                        )?;
-                                        unwritten = row_start;
-                                    }
-                                    writer.write_rollup(&source, &doc)?;
+                if let (true, Some(labels)) = (cmd.rollup, labels) {
+                    match &mut rollup {
+                        Some((doc_source, doc)) if *doc_source == source => doc.add(labels),
+                        _ => {
+                            if let Some((doc_source, doc)) = rollup.take() {
+                                let row_start = if i == 0 { 0 } else { piece.ends[i - 1] };
+                                if render {
+                                    writer.write_rendered(&piece.rendered[unwritten..row_start])?;
+                                    unwritten = row_start;
                                 }
-                                let mut doc = Rollup::default();
-                                doc.add(labels);
-                                rollup = Some((row.input.source.to_string(), doc));
+                                writer.write_rollup(&doc_source, &doc)?;
                             }
+                            let mut doc = Rollup::default();
+                            doc.add(labels);
+                            rollup = Some((source.clone(), doc));
                         }
                     }
                 }
-                if !render {
-                    writer.write(&row)?;
+                if let Done::Row(row) = &done {
+                    writer.write(row)?;
                 }
             }
             if render {
