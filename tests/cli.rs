@@ -49,6 +49,23 @@ fn label_stdout(model: &Path, args: &[&str], input: &Path, code: i32) -> Vec<u8>
         .clone()
 }
 
+/// `vektor eval --format=json` of a fixture, parsed.
+fn eval_json(model: &Path, fixture: &str) -> serde_json::Value {
+    let out = vektor()
+        .arg("eval")
+        .arg("--model")
+        .arg(model)
+        .arg("--data")
+        .arg(data(fixture))
+        .arg("--format=json")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    serde_json::from_slice(&out).unwrap()
+}
+
 fn json_lines(bytes: &[u8]) -> Vec<serde_json::Value> {
     String::from_utf8(bytes.to_vec())
         .unwrap()
@@ -641,19 +658,7 @@ fn eval_reports_metrics_confusion_and_mistakes() {
                 ))
                 .and(predicate::str::contains("with abstention: coverage")),
         );
-    let json = vektor()
-        .arg("eval")
-        .arg("--model")
-        .arg(&model)
-        .arg("--data")
-        .arg(data("tiny.jsonl"))
-        .args(["--format=json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let report: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    let report = eval_json(&model, "tiny.jsonl");
     assert_eq!(report["heads"][0]["head"], "theme");
     assert_eq!(report["heads"][0]["per_class"][0]["support"], 9);
     assert_eq!(report["heads"][0]["unknown_gold"], 0);
@@ -706,38 +711,14 @@ fn eval_scores_the_heads_a_theme_only_file_has() {
                 ))
                 .and(predicate::str::contains("head stance: accuracy").not()),
         );
-    let json = vektor()
-        .arg("eval")
-        .arg("--model")
-        .arg(&model)
-        .arg("--data")
-        .arg(data("theme_only.jsonl"))
-        .args(["--format=json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let report: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    let report = eval_json(&model, "theme_only.jsonl");
     assert_eq!(report["rows"], 6);
     let heads = report["heads"].as_array().unwrap();
     assert_eq!(heads.len(), 1, "only the evaluated head: {report}");
     assert_eq!(heads[0]["head"], "theme");
     assert_eq!(heads[0]["accuracy"], 1.0);
     assert_eq!(report["skipped_heads"], serde_json::json!(["stance"]));
-    let full = vektor()
-        .arg("eval")
-        .arg("--model")
-        .arg(&model)
-        .arg("--data")
-        .arg(data("tiny.jsonl"))
-        .args(["--format=json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let full: serde_json::Value = serde_json::from_slice(&full).unwrap();
+    let full = eval_json(&model, "tiny.jsonl");
     assert_eq!(full["skipped_heads"], serde_json::json!([]));
 }
 
