@@ -554,6 +554,34 @@ fn each_document_roll_up_follows_its_own_paragraphs() {
 }
 
 #[test]
+fn table_roll_up_after_a_skipped_first_row() {
+    let (dir, model) = tiny_model();
+    let a = dir.path().join("a.jsonl");
+    let b = dir.path().join("b.jsonl");
+    std::fs::write(&a, "{\"text\":\"Oil prices fell.\"}\n").unwrap();
+    std::fs::write(&b, "not json\n{\"text\":\"Talks in Astana.\"}\n").unwrap();
+    let out = vektor()
+        .args([
+            "label",
+            "-f",
+            "table",
+            "--rollup",
+            "--on-error=skip",
+            "--model",
+        ])
+        .arg(&model)
+        .arg(&a)
+        .arg(&b)
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert_eq!(out.matches(": 1 paragraphs").count(), 2, "{out}");
+}
+
+#[test]
 fn explain_abstain_and_rollup() {
     let (_dir, model) = tiny_model();
     let out = vektor()

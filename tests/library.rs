@@ -267,3 +267,39 @@ fn load_present_tells_absent_heads_from_half_labelled_ones() {
     let err = TrainingSet::load_present(&empty, &default_heads()).unwrap_err();
     assert!(err.to_string().ends_with("no labelled paragraphs"), "{err}");
 }
+
+/// Gives `data`, then fails like a disk that went away.
+struct FailingReader {
+    data: std::io::Cursor<Vec<u8>>,
+}
+
+impl std::io::Read for FailingReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.data.read(buf)? {
+            0 => Err(std::io::Error::other("disk gone")),
+            n => Ok(n),
+        }
+    }
+}
+
+#[test]
+fn a_read_error_keeps_the_whole_lines_before_it_and_drops_the_cut_one() {
+    for (name, data) in [
+        ("a.txt", "one\ntwo\npartial li"),
+        (
+            "a.jsonl",
+            "{\"text\":\"one\"}\n{\"text\":\"two\"}\n{\"text\":\"par",
+        ),
+    ] {
+        let reader = FailingReader {
+            data: std::io::Cursor::new(data.as_bytes().to_vec()),
+        };
+        let items: Vec<_> =
+            Records::from_reader(name, Box::new(reader), &InputOptions::default()).collect();
+        assert_eq!(items.len(), 3, "{name}: two rows and the error");
+        assert_eq!(items[0].as_ref().unwrap().text, "one");
+        assert_eq!(items[1].as_ref().unwrap().text, "two");
+        let error = items[2].as_ref().unwrap_err().to_string();
+        assert!(error.contains("disk gone"), "{name}: {error}");
+    }
+}

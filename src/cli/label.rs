@@ -137,7 +137,7 @@ pub fn run(cmd: LabelCmd) -> Result<u8> {
 }
 
 /// A batch of input rows, with the input bytes read so far (for progress).
-type Read = (vektor::Result<Batch>, u64);
+type ReadBatch = (vektor::Result<Batch>, u64);
 
 /// Reads, labels and writes `records` batch by batch, in input order.
 ///
@@ -155,7 +155,7 @@ fn label_stream(
 ) -> Result<Counts> {
     let read_ahead = rayon::current_num_threads() > 1;
     std::thread::scope(|scope| {
-        let batches: Box<dyn Iterator<Item = Read>> = if read_ahead {
+        let batches: Box<dyn Iterator<Item = ReadBatch>> = if read_ahead {
             // Two batches in flight bound the memory; if the consumer stops
             // (an error, a closed pipe) `send` fails and the reader ends.
             let (sender, receiver) = std::sync::mpsc::sync_channel(2);
@@ -230,7 +230,7 @@ impl<'m> Done<'m, '_> {
 
 fn write_batches(
     model: &Model,
-    batches: impl Iterator<Item = Read>,
+    batches: impl Iterator<Item = ReadBatch>,
     out: &mut dyn Write,
     cmd: &LabelCmd,
     thresholds: &BTreeMap<String, f32>,
@@ -306,8 +306,8 @@ fn write_batches(
                         Some((doc_source, doc)) if *doc_source == source => doc.add(labels),
                         _ => {
                             if let Some((doc_source, doc)) = rollup.take() {
-                                let row_start = if i == 0 { 0 } else { piece.ends[i - 1] };
                                 if render {
+                                    let row_start = if i == 0 { 0 } else { piece.ends[i - 1] };
                                     writer.write_rendered(&piece.rendered[unwritten..row_start])?;
                                     unwritten = row_start;
                                 }

@@ -3,9 +3,10 @@
 //! Plain text is cut into paragraphs per line or per blank-line block; JSON
 //! Lines and CSV/TSV give one paragraph per row, from a named text field,
 //! and every other field can be passed through to the output so that users
-//! can join results back to their data. Nothing is read before it is needed,
-//! so memory stays bounded whatever the input size (one line, or one
-//! blank-line block, is held whole).
+//! can join results back to their data. Input is read in blocks of whole
+//! lines (about [`BATCH_BYTES`], more when one line is longer), so memory
+//! stays bounded whatever the input size, and the lines of a block can be
+//! parsed on several threads ([`Batch::par_records`]).
 //!
 //! A row that cannot be used (malformed JSON, missing or empty text, invalid
 //! UTF-8) is reported as an [`Error::Parse`] naming the source and line, and
@@ -110,7 +111,8 @@ pub struct InputRecord<'a> {
     pub source: Cow<'a, str>,
     /// 1-based number of the paragraph within its source. Every non-blank
     /// line (text, JSON Lines) or row (CSV, TSV) counts, also one that cannot
-    /// be read, so numbers stay the same whether bad rows are skipped or fixed.
+    /// be read, so numbers stay the same whether bad rows are skipped or fixed
+    /// (with blank-line paragraphs, blocks are counted, not lines).
     pub paragraph: u64,
     /// 1-based line where it starts (for CSV: the record's line).
     pub line: u64,
@@ -335,8 +337,8 @@ impl Records {
 
     /// The next batch of rows, all from one source; `None` when every source
     /// is read. A source that cannot be opened, or fails while being read,
-    /// gives an error (after the rows read before the failure), and reading
-    /// goes on with the next source.
+    /// gives an error (after the whole lines read before the failure); a
+    /// caller that wants to carry on calls again for the next source.
     pub fn next_batch(&mut self) -> Option<Result<Batch>> {
         loop {
             if let Some(reader) = &mut self.current {
@@ -606,6 +608,12 @@ impl LineReader {
                 Ok(n) => data.truncate(searched + n),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => data.truncate(searched),
                 Err(e) => {
+                    // Keep the whole lines read so far; a line cut short by
+                    // the failure is not a row.
+                    data.truncate(searched);
+                    let whole = memchr::memrchr(b'\n', &data).map_or(0, |last| last + 1);
+                    data.truncate(whole);
+                    searched = whole;
                     self.error = Some(e);
                     at_end = true;
                 }
