@@ -186,7 +186,7 @@ const PIECE: usize = 256;
 struct Piece<'m, 'a> {
     rows: Vec<vektor::Result<Done<'m, 'a>>>,
     rendered: Vec<u8>,
-    /// Where each row's rendering ends in `rendered` (empty for other formats).
+    /// Where each row's rendering ends in `rendered` (JSON Lines output only).
     ends: Vec<usize>,
 }
 
@@ -268,8 +268,10 @@ fn write_batches(
                             }
                             Ok(row) => Ok(Done::Row(row)),
                             Err(e) => {
-                                // A failed row renders nothing: it ends where it starts.
-                                piece.ends.push(piece.rendered.len());
+                                if render {
+                                    // A failed row renders nothing: it ends where it starts.
+                                    piece.ends.push(piece.rendered.len());
+                                }
                                 Err(e)
                             }
                         };
