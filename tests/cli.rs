@@ -49,14 +49,21 @@ fn label_stdout(model: &Path, args: &[&str], input: &Path, code: i32) -> Vec<u8>
         .clone()
 }
 
-/// `vektor eval --format=json` of a fixture, parsed.
-fn eval_json(model: &Path, fixture: &str) -> serde_json::Value {
-    let out = vektor()
+/// `vektor eval` of a fixture with a model.
+fn eval_of(model: &Path, fixture: &str) -> Command {
+    let mut command = vektor();
+    command
         .arg("eval")
         .arg("--model")
         .arg(model)
         .arg("--data")
-        .arg(data(fixture))
+        .arg(data(fixture));
+    command
+}
+
+/// `vektor eval --format=json` of a fixture, parsed.
+fn eval_json(model: &Path, fixture: &str) -> serde_json::Value {
+    let out = eval_of(model, fixture)
         .arg("--format=json")
         .assert()
         .success()
@@ -670,12 +677,7 @@ fn closed_pipe_is_a_quiet_success() {
 #[test]
 fn eval_reports_metrics_confusion_and_mistakes() {
     let (_dir, model) = tiny_model();
-    vektor()
-        .arg("eval")
-        .arg("--model")
-        .arg(&model)
-        .arg("--data")
-        .arg(data("tiny.jsonl"))
+    eval_of(&model, "tiny.jsonl")
         .args(["--errors=3", "--min-confidence=stance=0.5"])
         .assert()
         .success()
@@ -690,12 +692,7 @@ fn eval_reports_metrics_confusion_and_mistakes() {
     assert_eq!(report["heads"][0]["head"], "theme");
     assert_eq!(report["heads"][0]["per_class"][0]["support"], 9);
     assert_eq!(report["heads"][0]["unknown_gold"], 0);
-    vektor()
-        .arg("eval")
-        .arg("--model")
-        .arg(&model)
-        .arg("--data")
-        .arg(data("missing.jsonl"))
+    eval_of(&model, "missing.jsonl")
         .assert()
         .code(2)
         .stderr(predicate::str::contains("missing.jsonl"));
@@ -722,12 +719,7 @@ fn eval_counts_gold_labels_the_model_does_not_know() {
 #[test]
 fn eval_scores_the_heads_a_theme_only_file_has() {
     let (_dir, model) = tiny_model();
-    vektor()
-        .arg("eval")
-        .arg("--model")
-        .arg(&model)
-        .arg("--data")
-        .arg(data("theme_only.jsonl"))
+    eval_of(&model, "theme_only.jsonl")
         .args(["--errors=3", "--min-confidence=stance=0.5"])
         .assert()
         .success()
@@ -753,12 +745,7 @@ fn eval_scores_the_heads_a_theme_only_file_has() {
 #[test]
 fn eval_refuses_a_head_labelled_on_some_rows_only() {
     let (_dir, model) = tiny_model();
-    vektor()
-        .arg("eval")
-        .arg("--model")
-        .arg(&model)
-        .arg("--data")
-        .arg(data("missing_stance_field.jsonl"))
+    eval_of(&model, "missing_stance_field.jsonl")
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
@@ -769,12 +756,7 @@ fn eval_refuses_a_head_labelled_on_some_rows_only() {
 #[test]
 fn eval_refuses_data_with_none_of_the_model_heads() {
     let (_dir, model) = tiny_model();
-    vektor()
-        .arg("eval")
-        .arg("--model")
-        .arg(&model)
-        .arg("--data")
-        .arg(data("no_heads.jsonl"))
+    eval_of(&model, "no_heads.jsonl")
         .assert()
         .code(2)
         .stdout(predicate::str::is_empty())
