@@ -554,9 +554,12 @@ fn is_blank(line: &[u8]) -> bool {
 
 enum Kind {
     /// One paragraph per line (JSON Lines if `json`).
-    Lines { json: bool },
+    Lines { lines: LineReader, json: bool },
     /// Blocks separated by blank lines.
-    Blocks(ParagraphSplitter),
+    Blocks {
+        lines: LineReader,
+        splitter: ParagraphSplitter,
+    },
     Delimited {
         reader: Box<csv::Reader<Box<dyn Read + Send>>>,
         text_column: Option<usize>,
@@ -567,7 +570,6 @@ enum Kind {
 struct SourceReader {
     name: Arc<str>,
     kind: Kind,
-    lines: LineReader,
     options: Arc<InputOptions>,
     /// Lines and paragraphs handed out so far.
     line: u64,
@@ -577,7 +579,10 @@ struct SourceReader {
 
 /// Reads whole lines in blocks of about [`BATCH_BYTES`].
 struct LineReader {
+    /// `None` once the source is read to its end.
     reader: Option<Box<dyn Read + Send>>,
+    /// Whether a block was returned yet (the BOM is stripped from the first).
+    started: bool,
     /// The start of a line whose end has not been read yet.
     carry: Vec<u8>,
     /// An error met after some lines were read, returned by the next call.
@@ -586,7 +591,7 @@ struct LineReader {
 
 impl LineReader {
     /// The next block of whole lines (the last one may lack its `\n`);
-    /// `Ok(None)` at the end.
+    /// `Ok(None)` at the end, which an error also is (after it is returned).
     fn next_block(&mut self) -> std::io::Result<Option<Vec<u8>>> {
         if let Some(e) = self.error.take() {
             return Err(e);
@@ -628,6 +633,10 @@ impl LineReader {
             let cut = memchr::memrchr(b'\n', &data).expect("found above") + 1;
             self.carry = data.split_off(cut);
         }
+        if !self.started && data.starts_with(BOM) {
+            data.drain(..BOM.len());
+        }
+        self.started = true;
         if data.is_empty() {
             return match self.error.take() {
                 Some(e) => Err(e),
@@ -661,13 +670,19 @@ impl SourceReader {
         format: InputFormat,
         options: &Arc<InputOptions>,
     ) -> Self {
-        let (kind, reader) = match format {
-            InputFormat::Text if options.paragraphs == ParagraphMode::Blank => (
-                Kind::Blocks(ParagraphSplitter::new(ParagraphMode::Blank)),
-                Some(reader),
-            ),
-            InputFormat::Text => (Kind::Lines { json: false }, Some(reader)),
-            InputFormat::Jsonl => (Kind::Lines { json: true }, Some(reader)),
+        let lines = LineReader {
+            reader: Some(reader),
+            started: false,
+            carry: Vec::new(),
+            error: None,
+        };
+        let kind = match format {
+            InputFormat::Text if options.paragraphs == ParagraphMode::Blank => Kind::Blocks {
+                lines,
+                splitter: ParagraphSplitter::new(ParagraphMode::Blank),
+            },
+            InputFormat::Text => Kind::Lines { lines, json: false },
+            InputFormat::Jsonl => Kind::Lines { lines, json: true },
             InputFormat::Csv | InputFormat::Tsv => {
                 let delimiter = if format == InputFormat::Csv {
                     b','
@@ -677,23 +692,17 @@ impl SourceReader {
                 let reader = csv::ReaderBuilder::new()
                     .delimiter(delimiter)
                     .flexible(false)
-                    .from_reader(reader);
-                let kind = Kind::Delimited {
+                    .from_reader(lines.reader.expect("just set"));
+                Kind::Delimited {
                     reader: Box::new(reader),
                     text_column: None,
                     header: Vec::new(),
-                };
-                (kind, None)
+                }
             }
         };
         SourceReader {
             name,
             kind,
-            lines: LineReader {
-                reader,
-                carry: Vec::new(),
-                error: None,
-            },
             options: Arc::clone(options),
             line: 0,
             paragraph: 0,
@@ -717,28 +726,22 @@ impl SourceReader {
             return None;
         }
         match &self.kind {
-            Kind::Lines { json } => {
-                let json = *json;
-                self.next_lines(json)
-            }
-            Kind::Blocks(_) => self.next_blocks(),
+            Kind::Lines { .. } => self.next_lines(),
+            Kind::Blocks { .. } => self.next_blocks(),
             Kind::Delimited { .. } => self.next_delimited_batch(),
         }
     }
 
     /// The next block of lines, numbered but not parsed.
-    fn next_lines(&mut self, json: bool) -> Option<Result<Batch>> {
-        let mut data = match self.lines.next_block() {
-            Ok(Some(data)) => data,
-            Ok(None) => return None,
-            Err(e) => {
-                self.failed = true;
-                return Some(Err(Error::io(self.name.as_ref(), e)));
-            }
+    fn next_lines(&mut self) -> Option<Result<Batch>> {
+        let Kind::Lines { lines, json } = &mut self.kind else {
+            unreachable!("called only for line-per-paragraph sources")
         };
-        if self.line == 0 && data.starts_with(BOM) {
-            data.drain(..BOM.len());
-        }
+        let json = *json;
+        let data = match lines.next_block().transpose()? {
+            Ok(data) => data,
+            Err(e) => return Some(Err(Error::io(self.name.as_ref(), e))),
+        };
         let mut rows = Vec::with_capacity(data.len() / 128);
         for bytes in split_lines(&data) {
             self.line += 1;
@@ -760,15 +763,12 @@ impl SourceReader {
     /// `self`, so a bad line inside a block is reported and skipped without
     /// losing the lines around it.
     fn next_blocks(&mut self) -> Option<Result<Batch>> {
-        let data = match self.lines.next_block() {
-            Ok(data) => data,
-            Err(e) => {
-                self.failed = true;
-                return Some(Err(Error::io(self.name.as_ref(), e)));
-            }
-        };
-        let Kind::Blocks(splitter) = &mut self.kind else {
+        let Kind::Blocks { lines, splitter } = &mut self.kind else {
             unreachable!("called only for blank-line separated text")
+        };
+        let data = match lines.next_block() {
+            Ok(data) => data,
+            Err(e) => return Some(Err(Error::io(self.name.as_ref(), e))),
         };
         let name = &self.name;
         let mut counter = self.paragraph;
@@ -783,14 +783,11 @@ impl SourceReader {
             }
         };
         let mut records = Vec::new();
-        let Some(mut data) = data else {
+        let Some(data) = data else {
             let last = record(splitter.finish()?);
             self.paragraph = counter;
             return Some(Ok(self.batch(Content::Records(vec![Ok(last)]))));
         };
-        if self.line == 0 && data.starts_with(BOM) {
-            data.drain(..BOM.len());
-        }
         for bytes in split_lines(&data) {
             self.line += 1;
             match std::str::from_utf8(&data[bytes]) {
