@@ -224,36 +224,15 @@ pub fn output_key<'k>(key: &'k str, labels: &Labels) -> std::borrow::Cow<'k, str
 /// Appends `s` as a JSON string, quoted and escaped as `serde_json` does,
 /// in one pass: runs of plain bytes are copied whole.
 fn json_string(out: &mut Vec<u8>, s: &str) {
-    /// Per byte: 0 = copied as is, else the letter of its short escape
-    /// (`u` for the `\u00XX` form).
-    const ESCAPE: [u8; 256] = {
-        let mut escape = [0u8; 256];
-        let mut b = 0;
-        while b < 0x20 {
-            escape[b] = b'u';
-            b += 1;
-        }
-        escape[0x08] = b'b';
-        escape[0x09] = b't';
-        escape[0x0A] = b'n';
-        escape[0x0C] = b'f';
-        escape[0x0D] = b'r';
-        escape[b'"' as usize] = b'"';
-        escape[b'\\' as usize] = b'\\';
-        escape
-    };
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escape = ESCAPE[usize::from(b)];
-        if escape == 0 {
-            continue;
-        }
+    while let Some(i) = next_escape(bytes, start) {
         out.extend_from_slice(&bytes[start..i]);
-        match escape {
+        let b = bytes[i];
+        match ESCAPE[usize::from(b)] {
             b'u' => out.extend_from_slice(&[
                 b'\\',
                 b'u',
@@ -268,6 +247,50 @@ fn json_string(out: &mut Vec<u8>, s: &str) {
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
+}
+
+/// Per byte: 0 = copied as is, else the letter of its JSON escape (`u` for
+/// the `\u00XX` form).
+const ESCAPE: [u8; 256] = {
+    let mut escape = [0u8; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        escape[b] = b'u';
+        b += 1;
+    }
+    escape[0x08] = b'b';
+    escape[0x09] = b't';
+    escape[0x0A] = b'n';
+    escape[0x0C] = b'f';
+    escape[0x0D] = b'r';
+    escape[b'"' as usize] = b'"';
+    escape[b'\\' as usize] = b'\\';
+    escape
+};
+
+/// Index of the first byte at or after `from` that needs escaping. Text
+/// rarely has one, so eight bytes are tested at a time (for a byte below
+/// 0x20, a `"` or a `\\`) before the table finds the exact one.
+#[inline]
+fn next_escape(bytes: &[u8], mut from: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = ONES * 0x80;
+    // Exact as a yes/no answer: some byte of `v` is below `n` (n <= 0x80).
+    let any_below = |v: u64, n: u64| v.wrapping_sub(ONES * n) & !v & HIGHS != 0;
+    while let Some(chunk) = bytes.get(from..from + 8) {
+        let x = u64::from_le_bytes(chunk.try_into().expect("an 8-byte chunk"));
+        if any_below(x, 0x20)
+            || any_below(x ^ (ONES * u64::from(b'"')), 1)
+            || any_below(x ^ (ONES * u64::from(b'\\')), 1)
+        {
+            break;
+        }
+        from += 8;
+    }
+    bytes[from..]
+        .iter()
+        .position(|&b| ESCAPE[usize::from(b)] != 0)
+        .map(|at| from + at)
 }
 
 /// Appends a probability rounded to four decimals, without trailing zeros.
@@ -578,6 +601,13 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn ascii_with_quotes_and_controls_is_escaped_as_serde_json_escapes_it(s in "[\\x00-\\x7f\"\\\\]{0,40}") {
+            let mut out = Vec::new();
+            json_string(&mut out, &s);
+            proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&s).unwrap());
+        }
+
         #[test]
         fn any_string_is_escaped_as_serde_json_escapes_it(s in proptest::prelude::any::<String>()) {
             let mut out = Vec::new();
