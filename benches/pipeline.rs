@@ -69,6 +69,32 @@ fn pipeline(c: &mut Criterion) {
         texts.iter().map(|t| t.len() as u64).sum(),
     ));
     group.sample_size(20);
+    group.bench_function("words", |b| {
+        b.iter(|| {
+            texts
+                .iter()
+                .map(|t| vektor::text::words(black_box(t)).count())
+                .sum::<usize>()
+        })
+    });
+    let mut scratch = Scratch::default();
+    let mut features = Vec::new();
+    group.bench_function("vectorise", |b| {
+        b.iter(|| {
+            texts
+                .iter()
+                .map(|t| {
+                    model.vectorizer().transform_into(
+                        black_box(t),
+                        &mut scratch,
+                        &mut features,
+                        None,
+                    );
+                    features.len()
+                })
+                .sum::<usize>()
+        })
+    });
     group.bench_function("label", |b| {
         b.iter(|| {
             texts

@@ -31,19 +31,37 @@ use rust_stemmers::{Algorithm, Stemmer};
 /// assert_eq!(words, ["Astana", "multi", "vector", "line", "2024"]);
 /// ```
 pub fn words(text: &str) -> Words<'_> {
-    Words { text, pos: 0 }
+    let mut words = Words {
+        text,
+        window: 0,
+        transitions: 0,
+        carry: false,
+        start: None,
+    };
+    words.load(0);
+    words
 }
 
 /// Iterator returned by [`words`].
+///
+/// It classifies 64 bytes at a time into a bit mask (1 = part of a word)
+/// and walks the mask's transitions, so that finding a word costs a few
+/// bit operations instead of a branch per byte.
 #[derive(Debug, Clone)]
 pub struct Words<'a> {
     text: &'a str,
-    pos: usize,
+    /// Start of the 64-byte window being walked.
+    window: usize,
+    /// Bit `i` set: byte `window + i` starts or ends a word (not yet visited).
+    transitions: u64,
+    /// Whether the window's last byte is part of a word.
+    carry: bool,
+    /// Start of the word being read, if inside one.
+    start: Option<usize>,
 }
 
-/// Class of each byte for the word scanner: 0 ends a word, 1 is an ASCII
-/// letter or digit, 2 starts (or continues) a multi-byte character, which is
-/// decoded and classified by Unicode.
+/// Class of each byte: 0 ends a word, 1 is an ASCII letter or digit, 2 is
+/// part of a multi-byte character, which is decoded and classified by Unicode.
 const BYTE_CLASS: [u8; 256] = {
     let mut class = [0u8; 256];
     let mut b = 0;
@@ -60,30 +78,72 @@ const BYTE_CLASS: [u8; 256] = {
     class
 };
 
+/// Eight copies of the byte 1.
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// Bit `k` set where byte `k` of the ASCII chunk `chunk` (little-endian) is a
+/// letter or a digit. Every byte is below 0x80, so the sums below never carry
+/// from one byte into the next.
+#[inline]
+fn ascii_word_bits(chunk: u64) -> u64 {
+    // High bit of each byte: `lo <= byte <= hi`.
+    let in_range = |v: u64, lo: u8, hi: u8| {
+        v.wrapping_add(ONES * u64::from(0x80 - lo)) & !v.wrapping_add(ONES * u64::from(0x7F - hi))
+    };
+    // Setting 0x20 folds upper case onto lower case and no other byte onto a letter.
+    let letters = in_range(chunk | (ONES * 0x20), b'a', b'z');
+    let high_bits = (in_range(chunk, b'0', b'9') | letters) & (ONES * 0x80);
+    // Gather the eight high bits into the low byte.
+    (high_bits >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
+}
+
 impl Words<'_> {
-    /// Advances from byte `at` while `is_word_char(c) == inside`; returns
-    /// where that stops. ASCII bytes are classified by table, without decoding.
-    #[inline]
-    fn advance(&self, mut at: usize, inside: bool) -> usize {
+    /// Classifies the window starting at byte `base`, eight ASCII bytes at a
+    /// time where it can.
+    fn load(&mut self, base: usize) {
         let bytes = self.text.as_bytes();
-        let want = u8::from(inside);
-        while let Some(&byte) = bytes.get(at) {
-            match BYTE_CLASS[usize::from(byte)] {
-                2 => {
-                    let c = self.text[at..]
-                        .chars()
-                        .next()
-                        .expect("`at` is on a char boundary");
-                    if c.is_alphanumeric() != inside {
-                        break;
-                    }
-                    at += c.len_utf8();
+        let window = &bytes[base.min(bytes.len())..(base + 64).min(bytes.len())];
+        let mut mask = 0u64;
+        let mut i = 0;
+        while i < window.len() {
+            if let Some(chunk) = window.get(i..i + 8) {
+                let chunk = u64::from_le_bytes(chunk.try_into().expect("an 8-byte chunk"));
+                if chunk & (ONES * 0x80) == 0 {
+                    mask |= ascii_word_bits(chunk) << i;
+                    i += 8;
+                    continue;
                 }
-                class if class == want => at += 1,
-                _ => break,
             }
+            let is_word = match BYTE_CLASS[usize::from(window[i])] {
+                0 => false,
+                1 => true,
+                _ => self.is_word_char_at(base + i),
+            };
+            mask |= u64::from(is_word) << i;
+            i += 1;
         }
-        at
+        // A transition is a byte whose class differs from the one before it.
+        self.transitions = mask ^ ((mask << 1) | u64::from(self.carry));
+        self.carry = mask >> 63 == 1;
+        self.window = base;
+    }
+
+    /// Whether the (multi-byte) character containing byte `at` is alphanumeric.
+    fn is_word_char_at(&self, mut at: usize) -> bool {
+        while !self.text.is_char_boundary(at) {
+            at -= 1;
+        }
+        self.text[at..]
+            .chars()
+            .next()
+            .is_some_and(char::is_alphanumeric)
+    }
+
+    /// `start..end` unless it is the possessive `s` after an apostrophe.
+    fn word(&self, start: usize, end: usize) -> Option<Range<usize>> {
+        let is_possessive =
+            &self.text[start..end] == "s" && self.text[..start].ends_with(['\'', '’']);
+        (!is_possessive).then_some(start..end)
     }
 }
 
@@ -92,18 +152,28 @@ impl Iterator for Words<'_> {
 
     fn next(&mut self) -> Option<Range<usize>> {
         loop {
-            let start = self.advance(self.pos, false);
-            if start == self.text.len() {
-                self.pos = start;
-                return None;
+            while self.transitions != 0 {
+                let at = self.window + self.transitions.trailing_zeros() as usize;
+                self.transitions &= self.transitions - 1;
+                match self.start.take() {
+                    None => self.start = Some(at),
+                    Some(start) => {
+                        if let Some(word) = self.word(start, at) {
+                            return Some(word);
+                        }
+                    }
+                }
             }
-            let end = self.advance(start, true);
-            self.pos = end;
-            let is_possessive =
-                &self.text[start..end] == "s" && self.text[..start].ends_with(['\'', '’']);
-            if !is_possessive {
-                return Some(start..end);
+            let next = self.window + 64;
+            if next >= self.text.len() {
+                // A word running to the end of the text ends there.
+                let start = self.start.take()?;
+                if let Some(word) = self.word(start, self.text.len()) {
+                    return Some(word);
+                }
+                continue;
             }
+            self.load(next);
         }
     }
 }
@@ -287,6 +357,81 @@ pub fn paragraphs(text: &str, mode: ParagraphMode) -> Vec<Paragraph> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The word rule spelled out one character at a time, to check the
+    /// bit-mask scanner against.
+    fn reference_words(text: &str) -> Vec<Range<usize>> {
+        let mut out = Vec::new();
+        let mut start = None;
+        let ends = text.char_indices().map(|(i, c)| (i, c.is_alphanumeric()));
+        for (i, is_word) in ends.chain(std::iter::once((text.len(), false))) {
+            match (start, is_word) {
+                (None, true) => start = Some(i),
+                (Some(s), false) => {
+                    start = None;
+                    let possessive = &text[s..i] == "s" && text[..s].ends_with(['\'', '’']);
+                    if !possessive {
+                        out.push(s..i);
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn ascii_chunks_are_classified_byte_by_byte() {
+        for b in 0u8..0x80 {
+            for k in 0..8 {
+                let mut chunk = [b' '; 8];
+                chunk[k] = b;
+                let expected = u64::from(b.is_ascii_alphanumeric()) << k;
+                assert_eq!(
+                    ascii_word_bits(u64::from_le_bytes(chunk)),
+                    expected,
+                    "byte {b:#x} at {k}"
+                );
+            }
+        }
+        assert_eq!(
+            ascii_word_bits(u64::from_le_bytes(*b"aZ09 -zA")),
+            0b1100_1111
+        );
+    }
+
+    #[test]
+    fn words_across_window_edges_match_the_rule() {
+        let long =
+            "word ".repeat(12) + "abcdefghij" + &"x".repeat(70) + " Astana’s s 'S Öskemen’s “x”";
+        for text in ["", "a", " ", "ab cd", &long, &long[1..], &long[3..]] {
+            assert_eq!(
+                words(text).collect::<Vec<_>>(),
+                reference_words(text),
+                "{text:?}"
+            );
+        }
+        for len in 60..=130 {
+            let text: String = "ab ’s Қа".chars().cycle().take(len).collect();
+            assert_eq!(
+                words(&text).collect::<Vec<_>>(),
+                reference_words(&text),
+                "{text:?}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn words_match_the_rule_on_any_text(text in proptest::prelude::any::<String>()) {
+            proptest::prop_assert_eq!(words(&text).collect::<Vec<_>>(), reference_words(&text));
+        }
+
+        #[test]
+        fn words_match_the_rule_on_news_like_text(text in "[a-zA-Z0-9 ,.'’s\\-]{0,200}") {
+            proptest::prop_assert_eq!(words(&text).collect::<Vec<_>>(), reference_words(&text));
+        }
+    }
 
     #[test]
     fn stop_words_are_sorted_for_binary_search() {
