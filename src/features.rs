@@ -154,15 +154,15 @@ impl NgramIndex {
     #[inline]
     fn get(&self, stems: &[u32]) -> Option<u32> {
         let first = stems[0] as usize;
-        let starts = self.starts.get(first).copied().unwrap_or(0);
+        let starts = || self.starts.get(first).copied().unwrap_or(0);
         match *stems {
             [_] => self
                 .unigrams
                 .get(first)
                 .copied()
                 .filter(|&f| f != NO_FEATURE),
-            [a, b] if starts & 1 != 0 => self.bigrams.get(&pair(a, b)).copied(),
-            [a, b, c] if starts & 2 != 0 => self.trigrams.get(&[a, b, c]).copied(),
+            [a, b] if starts() & 1 != 0 => self.bigrams.get(&pair(a, b)).copied(),
+            [a, b, c] if starts() & 2 != 0 => self.trigrams.get(&[a, b, c]).copied(),
             _ => None,
         }
     }
@@ -496,6 +496,30 @@ impl TfIdf {
         mut found: impl FnMut(&mut Scratch, u32, Range<usize>),
     ) {
         self.read_words(text, scratch);
+        if self.options.ngrams == 1 {
+            // Unigrams need no window over the kept words: one pass.
+            for word in 0..scratch.stem_codes.len() {
+                let code = scratch.stem_codes[word];
+                if code == STOP || code == UNKNOWN {
+                    continue;
+                }
+                if let Some(feature) = self.lookup.ngrams.get(&[code]) {
+                    let span = scratch.word_spans[word].clone();
+                    found(scratch, feature, span);
+                }
+            }
+        } else {
+            self.ngram_occurrences(scratch, &mut found);
+        }
+        self.marker_occurrences(scratch, found);
+    }
+
+    /// Calls `found` for every n-gram feature (n >= 1) among the words read.
+    fn ngram_occurrences(
+        &self,
+        scratch: &mut Scratch,
+        found: &mut impl FnMut(&mut Scratch, u32, Range<usize>),
+    ) {
         // Taken out of `scratch` so that `found` can borrow it; put back below
         // to keep the buffers' capacity.
         let mut kept = std::mem::take(&mut scratch.kept_words);
@@ -518,6 +542,14 @@ impl TfIdf {
             }
         }
         scratch.kept_words = kept;
+    }
+
+    /// Calls `found` for every actor marker: a mention, or a group's absence.
+    fn marker_occurrences(
+        &self,
+        scratch: &mut Scratch,
+        mut found: impl FnMut(&mut Scratch, u32, Range<usize>),
+    ) {
         let Some(actors) = &self.actors else { return };
         let mut mentioned = std::mem::take(&mut scratch.group_mentioned);
         let mut hits = std::mem::take(&mut scratch.actor_hits);
@@ -556,18 +588,18 @@ impl TfIdf {
             scratch.short_word_cache.clear();
         }
         for range in words(text) {
-            let word = &text[range.clone()];
+            let word = || &text[range.clone()];
             let codes = match packed_ascii_lowercase(text.as_bytes(), range.clone()) {
                 Some(key) => match scratch.short_word_cache.get(&key) {
                     Some(&codes) => codes,
                     None => {
-                        let codes = self.word_codes(&word.to_ascii_lowercase());
+                        let codes = self.word_codes(&word().to_ascii_lowercase());
                         scratch.short_word_cache.insert(key, codes);
                         codes
                     }
                 },
                 None => {
-                    lowercase_into(word, &mut scratch.lower);
+                    lowercase_into(word(), &mut scratch.lower);
                     match scratch.word_cache.get(scratch.lower.as_str()) {
                         Some(&codes) => codes,
                         None => {

@@ -141,8 +141,9 @@ impl Words<'_> {
 
     /// `start..end` unless it is the possessive `s` after an apostrophe.
     fn word(&self, start: usize, end: usize) -> Option<Range<usize>> {
-        let is_possessive =
-            &self.text[start..end] == "s" && self.text[..start].ends_with(['\'', '’']);
+        let is_possessive = end - start == 1
+            && self.text.as_bytes()[start] == b's'
+            && self.text[..start].ends_with(['\'', '’']);
         (!is_possessive).then_some(start..end)
     }
 }
