@@ -439,6 +439,11 @@ fn text_rows_spread_over_many_batches_keep_order_and_numbers() {
     }
     std::fs::write(&input, &text).unwrap();
     let out = label_stdout(&model, &["--threads=2", "-f", "tsv"], &input, 0);
+    assert_eq!(
+        out,
+        label_stdout(&model, &["--threads=1", "-f", "tsv"], &input, 0),
+        "one thread (reading into recycled buffers on the same thread) writes the same"
+    );
     let rows: Vec<&str> = std::str::from_utf8(&out).unwrap().lines().skip(1).collect();
     assert_eq!(rows.len(), 60_000);
     for (i, row) in rows.iter().enumerate() {

@@ -154,26 +154,36 @@ fn label_stream(
     progress: &ProgressBar,
 ) -> Result<Counts> {
     let read_ahead = rayon::current_num_threads() > 1;
+    // Finished batches go back to the reader, which reads into their buffers.
+    let (done_sender, done_receiver) = std::sync::mpsc::channel::<Batch>();
+    let mut next = move || {
+        while let Ok(done) = done_receiver.try_recv() {
+            records.recycle(done);
+        }
+        let batch = records.next_batch()?;
+        Some((batch, records.bytes_read()))
+    };
     std::thread::scope(|scope| {
         let batches: Box<dyn Iterator<Item = ReadBatch>> = if read_ahead {
             // Two batches in flight bound the memory; if the consumer stops
             // (an error, a closed pipe) `send` fails and the reader ends.
             let (sender, receiver) = std::sync::mpsc::sync_channel(2);
             scope.spawn(move || {
-                while let Some(batch) = records.next_batch() {
-                    if sender.send((batch, records.bytes_read())).is_err() {
+                while let Some(read) = next() {
+                    if sender.send(read).is_err() {
                         break;
                     }
                 }
             });
             Box::new(receiver.into_iter())
         } else {
-            Box::new(std::iter::from_fn(move || {
-                let batch = records.next_batch()?;
-                Some((batch, records.bytes_read()))
-            }))
+            Box::new(std::iter::from_fn(next))
         };
-        write_batches(model, batches, out, cmd, thresholds, progress)
+        let recycle = |batch| {
+            // The reader may have ended already; then the batch is dropped.
+            let _ = done_sender.send(batch);
+        };
+        write_batches(model, batches, recycle, out, cmd, thresholds, progress)
     })
 }
 
@@ -188,6 +198,26 @@ struct Piece<'m, 'a> {
     rendered: Vec<u8>,
     /// Where each row's rendering ends in `rendered` (JSON Lines output only).
     ends: Vec<usize>,
+}
+
+/// Rendering buffers given back by the writer, so that workers fill the
+/// same memory again: fresh buffers for every batch cost page faults.
+#[derive(Default)]
+struct Buffers(std::sync::Mutex<Vec<Vec<u8>>>);
+
+impl Buffers {
+    fn take(&self) -> Vec<u8> {
+        let mut free = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        free.pop().unwrap_or_default()
+    }
+
+    fn give(&self, mut buffer: Vec<u8>) {
+        buffer.clear();
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(buffer);
+    }
 }
 
 /// A labelled row as the writer gets it.
@@ -231,6 +261,7 @@ impl<'m> Done<'m, '_> {
 fn write_batches(
     model: &Model,
     batches: impl Iterator<Item = ReadBatch>,
+    recycle: impl Fn(Batch),
     out: &mut dyn Write,
     cmd: &LabelCmd,
     thresholds: &BTreeMap<String, f32>,
@@ -243,6 +274,7 @@ fn write_batches(
     };
     let mut rollup: Option<(String, Rollup)> = None;
     let labelers = vektor::model::LabelerPool::new(model);
+    let buffers = Buffers::default();
     let render = cmd.format == OutputFormat::Jsonl;
     let started = std::time::Instant::now();
     for (batch, bytes_read) in batches {
@@ -254,7 +286,7 @@ fn write_batches(
             .map(|items| {
                 let mut piece = Piece {
                     rows: Vec::with_capacity(items.len()),
-                    rendered: Vec::new(),
+                    rendered: buffers.take(),
                     ends: Vec::new(),
                 };
                 labelers.with(|labeler| {
@@ -328,6 +360,7 @@ fn write_batches(
             if render {
                 writer.write_rendered(&piece.rendered[unwritten..])?;
             }
+            buffers.give(piece.rendered);
         }
         if !progress.is_hidden() {
             let done = counts.labelled + counts.skipped;
@@ -338,6 +371,7 @@ fn write_batches(
                 done as f64 / seconds
             ));
         }
+        recycle(batch);
     }
     if let Some((source, doc)) = rollup.take() {
         writer.write_rollup(&source, &doc)?;

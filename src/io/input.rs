@@ -281,6 +281,15 @@ pub struct Records {
     bytes_read: Arc<AtomicU64>,
     /// Records of the last batch not yet returned by `next`.
     buffered: std::collections::VecDeque<Result<InputRecord<'static>>>,
+    /// Buffers of a finished batch, filled again by the next one.
+    spare: Spare,
+}
+
+/// A block buffer and a line index to reuse (see [`Records::recycle`]).
+#[derive(Default)]
+struct Spare {
+    data: Vec<u8>,
+    rows: Vec<LineRow>,
 }
 
 /// Counts the bytes that pass through it, for progress reports.
@@ -306,6 +315,7 @@ impl Records {
             current: None,
             bytes_read: Arc::default(),
             buffered: Default::default(),
+            spare: Spare::default(),
         }
     }
 
@@ -342,7 +352,7 @@ impl Records {
     pub fn next_batch(&mut self) -> Option<Result<Batch>> {
         loop {
             if let Some(reader) = &mut self.current {
-                match reader.next_batch() {
+                match reader.next_batch(&mut self.spare) {
                     Some(batch) => return Some(batch),
                     None => self.current = None,
                 }
@@ -350,6 +360,14 @@ impl Records {
             if let Err(e) = self.open_next()? {
                 return Some(Err(e));
             }
+        }
+    }
+
+    /// Takes back a batch that is done with, so that the next batch is read
+    /// into its buffers: a fresh megabyte per batch would cost page faults.
+    pub fn recycle(&mut self, batch: Batch) {
+        if let Content::Lines(Lines { data, rows, .. }) = batch.content {
+            self.spare = Spare { data, rows };
         }
     }
 
@@ -387,9 +405,11 @@ impl Iterator for Records {
     fn next(&mut self) -> Option<Result<InputRecord<'static>>> {
         while self.buffered.is_empty() {
             match self.next_batch()? {
-                Ok(mut batch) => self
-                    .buffered
-                    .extend(batch.records().map(|r| r.map(InputRecord::into_owned))),
+                Ok(mut batch) => {
+                    self.buffered
+                        .extend(batch.records().map(|r| r.map(InputRecord::into_owned)));
+                    self.recycle(batch);
+                }
                 Err(e) => return Some(Err(e)),
             }
         }
@@ -592,14 +612,19 @@ struct LineReader {
 impl LineReader {
     /// The next block of whole lines (the last one may lack its `\n`);
     /// `Ok(None)` at the end, which an error also is (after it is returned).
-    fn next_block(&mut self) -> std::io::Result<Option<Vec<u8>>> {
+    ///
+    /// The block is read into `buffer`, whose contents are dropped.
+    fn next_block(&mut self, buffer: Vec<u8>) -> std::io::Result<Option<Vec<u8>>> {
         if let Some(e) = self.error.take() {
             return Err(e);
         }
         let Some(reader) = &mut self.reader else {
             return Ok(None);
         };
-        let mut data = std::mem::take(&mut self.carry);
+        let mut data = buffer;
+        data.clear();
+        data.extend_from_slice(&self.carry);
+        self.carry.clear();
         let mut searched = 0;
         let mut at_end = false;
         loop {
@@ -631,7 +656,8 @@ impl LineReader {
         }
         if !at_end {
             let cut = memchr::memrchr(b'\n', &data).expect("found above") + 1;
-            self.carry = data.split_off(cut);
+            self.carry.extend_from_slice(&data[cut..]);
+            data.truncate(cut);
         }
         if !self.started && data.starts_with(BOM) {
             data.drain(..BOM.len());
@@ -721,28 +747,29 @@ impl SourceReader {
         }
     }
 
-    fn next_batch(&mut self) -> Option<Result<Batch>> {
+    fn next_batch(&mut self, spare: &mut Spare) -> Option<Result<Batch>> {
         if self.failed {
             return None;
         }
         match &self.kind {
-            Kind::Lines { .. } => self.next_lines(),
+            Kind::Lines { .. } => self.next_lines(std::mem::take(spare)),
             Kind::Blocks { .. } => self.next_blocks(),
             Kind::Delimited { .. } => self.next_delimited_batch(),
         }
     }
 
     /// The next block of lines, numbered but not parsed.
-    fn next_lines(&mut self) -> Option<Result<Batch>> {
+    fn next_lines(&mut self, spare: Spare) -> Option<Result<Batch>> {
         let Kind::Lines { lines, json } = &mut self.kind else {
             unreachable!("called only for line-per-paragraph sources")
         };
         let json = *json;
-        let data = match lines.next_block().transpose()? {
+        let data = match lines.next_block(spare.data).transpose()? {
             Ok(data) => data,
             Err(e) => return Some(Err(Error::io(self.name.as_ref(), e))),
         };
-        let mut rows = Vec::with_capacity(data.len() / 128);
+        let mut rows = spare.rows;
+        rows.clear();
         for bytes in split_lines(&data) {
             self.line += 1;
             if !is_blank(&data[bytes.clone()]) {
@@ -766,7 +793,7 @@ impl SourceReader {
         let Kind::Blocks { lines, splitter } = &mut self.kind else {
             unreachable!("called only for blank-line separated text")
         };
-        let data = match lines.next_block() {
+        let data = match lines.next_block(Vec::new()) {
             Ok(data) => data,
             Err(e) => return Some(Err(Error::io(self.name.as_ref(), e))),
         };
