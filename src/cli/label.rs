@@ -189,7 +189,7 @@ fn label_stream(
 
 /// Rows labelled one after another on one worker: a few hundred, so that a
 /// batch splits into enough pieces to keep every thread busy.
-const PIECE: usize = 256;
+const PIECE: usize = 128;
 
 /// Consecutive rows labelled on one worker, with their JSON Lines rendering
 /// back to back in one buffer: no allocation and no separate write per row.
