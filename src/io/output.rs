@@ -126,17 +126,15 @@ pub fn render_jsonl(row: &Row, line: &mut Vec<u8>) {
     match &row.outcome {
         Outcome::Skipped(message) => {
             line.extend_from_slice(b",\"line\":");
-            line.extend_from_slice(row.input.line.to_string().as_bytes());
+            json_integer(line, row.input.line);
             line.extend_from_slice(b",\"error\":");
             json_string(line, message);
         }
         Outcome::Labelled(labels, explanation) => {
-            write!(
-                line,
-                ",\"paragraph\":{},\"line\":{}",
-                row.input.paragraph, row.input.line
-            )
-            .expect("writing to a Vec cannot fail");
+            line.extend_from_slice(b",\"paragraph\":");
+            json_integer(line, row.input.paragraph);
+            line.extend_from_slice(b",\"line\":");
+            json_integer(line, row.input.line);
             for (key, value) in &row.input.fields {
                 line.push(b',');
                 json_string(line, &output_key(key, labels));
@@ -223,9 +221,23 @@ pub fn output_key<'k>(key: &'k str, labels: &Labels) -> std::borrow::Cow<'k, str
 
 /// Appends `s` as a JSON string, quoted and escaped as `serde_json` does,
 /// in one pass: runs of plain bytes are copied whole.
+#[inline]
 fn json_string(out: &mut Vec<u8>, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = s.as_bytes();
+    // Names of heads and classes: short and plain, copied without a scan loop.
+    if bytes.len() <= 16 && bytes.iter().all(|&b| ESCAPE[usize::from(b)] == 0) {
+        out.reserve(bytes.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
+    json_string_escaped(out, bytes);
+}
+
+/// [`json_string`] for any string: runs of plain bytes are copied whole.
+fn json_string_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     out.reserve(bytes.len() + 2);
     out.push(b'"');
     let mut start = 0;
@@ -295,7 +307,9 @@ fn next_escape(bytes: &[u8], mut from: usize) -> Option<usize> {
 
 /// Appends a probability rounded to four decimals, without trailing zeros.
 fn json_probability(out: &mut Vec<u8>, p: f32) {
-    let n = (f64::from(p) * 10_000.0).round().clamp(0.0, 10_000.0) as u32;
+    // Rounds half away from zero, as `f64::round` does for these
+    // non-negative values, without a call into libm.
+    let n = ((f64::from(p) * 10_000.0 + 0.5) as u32).min(10_000);
     match n {
         0 => out.push(b'0'),
         10_000 => out.push(b'1'),
@@ -311,6 +325,21 @@ fn json_probability(out: &mut Vec<u8>, p: f32) {
             out.extend_from_slice(&digits[..len]);
         }
     }
+}
+
+/// Appends `n` in decimal.
+fn json_integer(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 fn round4(v: f32) -> f64 {
