@@ -618,6 +618,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn numbers_are_written_as_serde_json_would_round_them() {
+        for p in [
+            0.0f32, 1.0, 0.5, 0.12345, 0.99996, 0.00004, 0.07, 0.9139, 1e-9,
+        ] {
+            let mut out = Vec::new();
+            json_probability(&mut out, p);
+            let expected = serde_json::json!(round4(p)).to_string();
+            let expected = expected.trim_end_matches(".0");
+            assert_eq!(String::from_utf8(out).unwrap(), expected, "{p}");
+        }
+        for n in [0u64, 7, 10, 4096, u64::MAX] {
+            let mut out = Vec::new();
+            json_integer(&mut out, n);
+            assert_eq!(String::from_utf8(out).unwrap(), n.to_string());
+        }
+    }
+
+    #[test]
     fn strings_are_escaped_as_serde_json_escapes_them() {
         let nasty =
             "plain \"quoted\" back\\slash\ttab\nnew\r\u{8}\u{c}\u{1}\u{1f} é “typographic” \u{7f}";
