@@ -260,7 +260,7 @@ pub const BATCH_BYTES: usize = 1 << 20;
 pub const BATCH_RECORDS: usize = 4096;
 
 /// Bytes asked of the operating system per read.
-const READ_SIZE: usize = 1 << 16;
+const READ_SIZE: usize = 1 << 18;
 
 /// Reads paragraphs from a list of sources, one after another, either one
 /// record at a time (as an [`Iterator`]) or a [`Batch`] at a time
@@ -565,11 +565,23 @@ fn json_row<'a>(
     Ok((text, fields))
 }
 
-/// Is `line` empty or whitespace only (as `str::trim` sees it)?
+/// Is `line` empty or whitespace only (as `str::trim` sees it)? Invalid
+/// UTF-8 is not blank. Runs on the reader thread for every line, so it looks
+/// no further than the first character that is not an ASCII space.
 fn is_blank(line: &[u8]) -> bool {
     let ascii_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0B | 0x0C);
-    line.iter().all(ascii_space)
-        || (!line.is_ascii() && std::str::from_utf8(line).is_ok_and(|s| s.trim().is_empty()))
+    let Some(at) = line.iter().position(|b| !ascii_space(b)) else {
+        return true;
+    };
+    if line[at] < 0x80 {
+        return false;
+    }
+    // A multi-byte character: blank only if it and the rest are Unicode
+    // whitespace (a no-break or ideographic space line), which is rare.
+    let prefix = &line[at..line.len().min(at + 4)];
+    let first = prefix.utf8_chunks().next().and_then(|c| c.valid().chars().next());
+    first.is_some_and(char::is_whitespace)
+        && std::str::from_utf8(line).is_ok_and(|s| s.trim().is_empty())
 }
 
 enum Kind {
@@ -632,15 +644,15 @@ impl LineReader {
                 break;
             }
             searched = data.len();
-            data.resize(searched + READ_SIZE, 0);
-            match reader.read(&mut data[searched..]) {
+            data.reserve(READ_SIZE);
+            // `read_to_end` through `take` fills the spare capacity without
+            // zeroing it first (and retries interrupted reads).
+            match reader.by_ref().take(READ_SIZE as u64).read_to_end(&mut data) {
                 Ok(0) => at_end = true,
-                Ok(n) => data.truncate(searched + n),
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => data.truncate(searched),
+                Ok(_) => {}
                 Err(e) => {
                     // Keep the whole lines read so far; a line cut short by
                     // the failure is not a row.
-                    data.truncate(searched);
                     let whole = memchr::memrchr(b'\n', &data).map_or(0, |last| last + 1);
                     data.truncate(whole);
                     searched = whole;
@@ -953,6 +965,44 @@ impl SourceReader {
                 fields,
             })),
             _ => Some(Err(self.row_error(line, "empty text"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `is_blank` must agree with, checking the whole line.
+    fn blank_by_trim(line: &[u8]) -> bool {
+        std::str::from_utf8(line).is_ok_and(|s| s.trim().is_empty())
+    }
+
+    #[test]
+    fn blank_lines_are_told_as_str_trim_tells_them() {
+        let lines: [&[u8]; 9] = [
+            b"",
+            b" \t\x0b\x0c\r",
+            "\u{a0}\u{3000} ".as_bytes(),
+            " \u{a0}x".as_bytes(),
+            b"x",
+            " \u{2019}text".as_bytes(),
+            b" \xff",
+            b"\xe2\x80",
+            "\u{a0}\u{2019}".as_bytes(),
+        ];
+        for line in lines {
+            assert_eq!(is_blank(line), blank_by_trim(line), "{line:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn blank_lines_agree_with_str_trim(line in proptest::collection::vec(
+            proptest::sample::select(vec![b' ', b'\t', b'x', 0xC2, 0xA0, 0xE3, 0x80, 0xFF]),
+            0..12,
+        )) {
+            proptest::prop_assert_eq!(is_blank(&line), blank_by_trim(&line));
         }
     }
 }
