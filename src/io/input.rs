@@ -579,7 +579,10 @@ fn is_blank(line: &[u8]) -> bool {
     // A multi-byte character: blank only if it and the rest are Unicode
     // whitespace (a no-break or ideographic space line), which is rare.
     let prefix = &line[at..line.len().min(at + 4)];
-    let first = prefix.utf8_chunks().next().and_then(|c| c.valid().chars().next());
+    let first = prefix
+        .utf8_chunks()
+        .next()
+        .and_then(|c| c.valid().chars().next());
     first.is_some_and(char::is_whitespace)
         && std::str::from_utf8(line).is_ok_and(|s| s.trim().is_empty())
 }
@@ -647,7 +650,11 @@ impl LineReader {
             data.reserve(READ_SIZE);
             // `read_to_end` through `take` fills the spare capacity without
             // zeroing it first (and retries interrupted reads).
-            match reader.by_ref().take(READ_SIZE as u64).read_to_end(&mut data) {
+            match reader
+                .by_ref()
+                .take(READ_SIZE as u64)
+                .read_to_end(&mut data)
+            {
                 Ok(0) => at_end = true,
                 Ok(_) => {}
                 Err(e) => {
