@@ -136,57 +136,6 @@ pub fn run(cmd: LabelCmd) -> Result<u8> {
     Ok(if counts.skipped > 0 { 1 } else { 0 })
 }
 
-/// A batch of input rows, with the input bytes read so far (for progress).
-type ReadBatch = (vektor::Result<Batch>, u64);
-
-/// Reads, labels and writes `records` batch by batch, in input order.
-///
-/// With more than one worker thread, a reader thread reads the next batch
-/// while the workers parse, label and render the current one, so only the
-/// reading and the final `write` are sequential. With one thread everything
-/// runs on it, so `--threads 1` measures one core.
-fn label_stream(
-    model: &Model,
-    mut records: Records,
-    out: &mut dyn Write,
-    cmd: &LabelCmd,
-    thresholds: &BTreeMap<String, f32>,
-    progress: &ProgressBar,
-) -> Result<Counts> {
-    let read_ahead = rayon::current_num_threads() > 1;
-    // Finished batches go back to the reader, which reads into their buffers.
-    let (done_sender, done_receiver) = std::sync::mpsc::channel::<Batch>();
-    let mut next = move || {
-        while let Ok(done) = done_receiver.try_recv() {
-            records.recycle(done);
-        }
-        let batch = records.next_batch()?;
-        Some((batch, records.bytes_read()))
-    };
-    std::thread::scope(|scope| {
-        let batches: Box<dyn Iterator<Item = ReadBatch>> = if read_ahead {
-            // Two batches in flight bound the memory; if the consumer stops
-            // (an error, a closed pipe) `send` fails and the reader ends.
-            let (sender, receiver) = std::sync::mpsc::sync_channel(2);
-            scope.spawn(move || {
-                while let Some(read) = next() {
-                    if sender.send(read).is_err() {
-                        break;
-                    }
-                }
-            });
-            Box::new(receiver.into_iter())
-        } else {
-            Box::new(std::iter::from_fn(next))
-        };
-        let recycle = |batch| {
-            // The reader may have ended already; then the batch is dropped.
-            let _ = done_sender.send(batch);
-        };
-        write_batches(model, batches, recycle, out, cmd, thresholds, progress)
-    })
-}
-
 /// Rows labelled one after another on one worker: a few hundred, so that a
 /// batch splits into enough pieces to keep every thread busy.
 const PIECE: usize = 128;
@@ -258,10 +207,60 @@ impl<'m> Done<'m, '_> {
     }
 }
 
-fn write_batches(
+/// Parses, labels and (for JSON Lines) renders `batch` in pieces on the
+/// current rayon pool. A fatal row is kept in its place, for the writer to
+/// stop at.
+fn label_pieces<'m, 'a>(
+    batch: &'a mut Batch,
+    labelers: &vektor::model::LabelerPool<'m>,
+    buffers: &Buffers,
+    cmd: &LabelCmd,
+    thresholds: &BTreeMap<String, f32>,
+) -> Vec<Piece<'m, 'a>> {
+    let render = cmd.format == OutputFormat::Jsonl;
+    batch
+        .par_records()
+        .chunks(PIECE)
+        .map(|items| {
+            let mut piece = Piece {
+                rows: Vec::with_capacity(items.len()),
+                rendered: buffers.take(),
+                ends: Vec::new(),
+            };
+            labelers.with(|labeler| {
+                for item in items {
+                    let done = match to_row(labeler, item, cmd, thresholds) {
+                        Ok(row) if render => {
+                            render_jsonl(&row, &mut piece.rendered);
+                            piece.ends.push(piece.rendered.len());
+                            Ok(Done::rendered(row, cmd.rollup))
+                        }
+                        Ok(row) => Ok(Done::Row(row)),
+                        Err(e) => {
+                            if render {
+                                // A failed row renders nothing: it ends where it starts.
+                                piece.ends.push(piece.rendered.len());
+                            }
+                            Err(e)
+                        }
+                    };
+                    piece.rows.push(done);
+                }
+            });
+            piece
+        })
+        .collect()
+}
+
+/// Reads, labels and writes `records` batch by batch, in input order.
+///
+/// The workers parse, label and render a batch in pieces while one of them
+/// also reads the next batch (a task like the others, so no thread waits on
+/// a reader); then the pieces are written in order. With one thread the
+/// same steps run one after another on it, so `--threads 1` measures one core.
+fn label_stream(
     model: &Model,
-    batches: impl Iterator<Item = ReadBatch>,
-    recycle: impl Fn(Batch),
+    mut records: Records,
     out: &mut dyn Write,
     cmd: &LabelCmd,
     thresholds: &BTreeMap<String, f32>,
@@ -277,42 +276,19 @@ fn write_batches(
     let buffers = Buffers::default();
     let render = cmd.format == OutputFormat::Jsonl;
     let started = std::time::Instant::now();
-    for (batch, bytes_read) in batches {
+    let read = |records: &mut Records| {
+        let batch = records.next_batch()?;
+        Some((batch, records.bytes_read()))
+    };
+    let mut next = read(&mut records);
+    while let Some((batch, bytes_read)) = next {
         let mut batch = batch?;
         let source = batch.source().to_string();
-        let pieces: Vec<Piece> = batch
-            .par_records()
-            .chunks(PIECE)
-            .map(|items| {
-                let mut piece = Piece {
-                    rows: Vec::with_capacity(items.len()),
-                    rendered: buffers.take(),
-                    ends: Vec::new(),
-                };
-                labelers.with(|labeler| {
-                    for item in items {
-                        let row = to_row(labeler, item, cmd, thresholds);
-                        let done = match row {
-                            Ok(row) if render => {
-                                render_jsonl(&row, &mut piece.rendered);
-                                piece.ends.push(piece.rendered.len());
-                                Ok(Done::rendered(row, cmd.rollup))
-                            }
-                            Ok(row) => Ok(Done::Row(row)),
-                            Err(e) => {
-                                if render {
-                                    // A failed row renders nothing: it ends where it starts.
-                                    piece.ends.push(piece.rendered.len());
-                                }
-                                Err(e)
-                            }
-                        };
-                        piece.rows.push(done);
-                    }
-                });
-                piece
-            })
-            .collect();
+        let (following, pieces) = rayon::join(
+            || read(&mut records),
+            || label_pieces(&mut batch, &labelers, &buffers, cmd, thresholds),
+        );
+        next = following;
         for piece in pieces {
             // Rendered rows not yet written, so that a piece is written in
             // as few calls as possible.
@@ -371,7 +347,7 @@ fn write_batches(
                 done as f64 / seconds
             ));
         }
-        recycle(batch);
+        records.recycle(batch);
     }
     if let Some((source, doc)) = rollup.take() {
         writer.write_rollup(&source, &doc)?;
