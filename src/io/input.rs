@@ -566,7 +566,7 @@ fn json_row<'a>(
 }
 
 /// Is `line` empty or whitespace only (as `str::trim` sees it)? Invalid
-/// UTF-8 is not blank. Runs on the reader thread for every line, so it looks
+/// UTF-8 is not blank. Runs for every line while reading, so it looks
 /// no further than the first character that is not an ASCII space.
 fn is_blank(line: &[u8]) -> bool {
     let ascii_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0B | 0x0C);
