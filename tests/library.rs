@@ -302,4 +302,16 @@ fn a_read_error_keeps_the_whole_lines_before_it_and_drops_the_cut_one() {
         let error = items[2].as_ref().unwrap_err().to_string();
         assert!(error.contains("disk gone"), "{name}: {error}");
     }
+    // Blank-line paragraphs: the block the failure cut short is not labelled.
+    let reader = FailingReader {
+        data: std::io::Cursor::new(b"one\ntwo\n\nthree\nfou".to_vec()),
+    };
+    let options = InputOptions {
+        paragraphs: vektor::text::ParagraphMode::Blank,
+        ..InputOptions::default()
+    };
+    let items: Vec<_> = Records::from_reader("a.txt", Box::new(reader), &options).collect();
+    assert_eq!(items.len(), 2, "one paragraph and the error");
+    assert_eq!(items[0].as_ref().unwrap().text, "one two");
+    assert!(items[1].is_err());
 }

@@ -136,7 +136,7 @@ pub fn run(cmd: LabelCmd) -> Result<u8> {
     Ok(if counts.skipped > 0 { 1 } else { 0 })
 }
 
-/// Rows labelled one after another on one worker: a few hundred, so that a
+/// Rows labelled one after another on one worker: about a hundred, so that a
 /// batch splits into enough pieces to keep every thread busy.
 const PIECE: usize = 128;
 

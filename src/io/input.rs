@@ -367,7 +367,10 @@ impl Records {
     /// into its buffers: a fresh megabyte per batch would cost page faults.
     pub fn recycle(&mut self, batch: Batch) {
         if let Content::Lines(Lines { data, rows, .. }) = batch.content {
-            self.spare = Spare { data, rows };
+            // A buffer grown for one huge line is let go, not kept for good.
+            if data.capacity() <= 4 * BATCH_BYTES {
+                self.spare = Spare { data, rows };
+            }
         }
     }
 
@@ -648,8 +651,8 @@ impl LineReader {
             }
             searched = data.len();
             data.reserve(READ_SIZE);
-            // `read_to_end` through `take` fills the spare capacity without
-            // zeroing it first (and retries interrupted reads).
+            // `read_to_end` through `take` grows the buffer as needed and
+            // retries interrupted reads.
             match reader
                 .by_ref()
                 .take(READ_SIZE as u64)
@@ -785,7 +788,11 @@ impl SourceReader {
         let json = *json;
         let data = match lines.next_block(spare.data).transpose()? {
             Ok(data) => data,
-            Err(e) => return Some(Err(Error::io(self.name.as_ref(), e))),
+            Err(e) => {
+                // A block left half-built by the failure is not a paragraph.
+                self.failed = true;
+                return Some(Err(Error::io(self.name.as_ref(), e)));
+            }
         };
         let mut rows = spare.rows;
         rows.clear();
@@ -814,7 +821,11 @@ impl SourceReader {
         };
         let data = match lines.next_block(Vec::new()) {
             Ok(data) => data,
-            Err(e) => return Some(Err(Error::io(self.name.as_ref(), e))),
+            Err(e) => {
+                // A block left half-built by the failure is not a paragraph.
+                self.failed = true;
+                return Some(Err(Error::io(self.name.as_ref(), e)));
+            }
         };
         let name = &self.name;
         let mut counter = self.paragraph;
