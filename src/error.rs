@@ -40,6 +40,10 @@ pub enum Error {
         expected: &'static str,
     },
 
+    /// Labelled records could not be written to their sink.
+    #[error("cannot write the output: {0}")]
+    Output(std::io::Error),
+
     /// A training or evaluation set cannot be used as it is.
     #[error("{0}")]
     Data(String),

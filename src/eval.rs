@@ -151,67 +151,6 @@ impl HeadReport {
             selective_accuracy: None,
         }
     }
-
-    /// The report as aligned text: summary, per-class table, confusion matrix.
-    pub fn to_table(&self) -> String {
-        let mut s = format!(
-            "head {}: accuracy {:.3}  macro-F1 {:.3}  weighted-F1 {:.3}  ({} rows",
-            self.head, self.accuracy, self.macro_f1, self.weighted_f1, self.rows
-        );
-        if self.unknown_gold > 0 {
-            s += &format!(
-                ", {} with a gold label the model does not know, not scored",
-                self.unknown_gold
-            );
-        }
-        s += ")\n";
-        if let (Some(coverage), Some(acc)) = (self.coverage, self.selective_accuracy) {
-            s += &format!(
-                "  with abstention: coverage {coverage:.3}, accuracy on labelled {acc:.3}\n"
-            );
-        }
-        let width = self
-            .classes
-            .iter()
-            .map(|c| c.len())
-            .max()
-            .unwrap_or(5)
-            .max(9);
-        s += &format!(
-            "  {:<width$} {:>9} {:>9} {:>9} {:>8}\n",
-            "class", "precision", "recall", "f1", "support"
-        );
-        for r in &self.per_class {
-            s += &format!(
-                "  {:<width$} {:>9.3} {:>9.3} {:>9.3} {:>8}\n",
-                r.class, r.precision, r.recall, r.f1, r.support
-            );
-        }
-        s += &format!(
-            "  confusion (rows = gold, columns = predicted)\n  {:<width$}",
-            ""
-        );
-        let cell = self
-            .classes
-            .iter()
-            .map(|c| c.len().min(6))
-            .max()
-            .unwrap_or(4)
-            .max(5);
-        for c in &self.classes {
-            let short: String = c.chars().take(cell).collect();
-            s += &format!(" {short:>cell$}");
-        }
-        s.push('\n');
-        for (c, row) in self.classes.iter().zip(&self.confusion) {
-            s += &format!("  {c:<width$}");
-            for n in row {
-                s += &format!(" {n:>cell$}");
-            }
-            s.push('\n');
-        }
-        s
-    }
 }
 
 /// Evaluates `model` on a labelled set, one report per model head found in
@@ -500,23 +439,57 @@ pub fn learning_curve(
         .collect()
 }
 
-/// A Unicode sparkline of `values` scaled between their min and max.
-///
-/// ```
-/// assert_eq!(vektor::eval::sparkline(&[0.1, 0.5, 0.9]), "▁▅█");
-/// ```
-pub fn sparkline(values: &[f64]) -> String {
-    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-    let min = values.iter().copied().fold(f64::INFINITY, f64::min);
-    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    values
-        .iter()
-        .map(|v| {
-            if max - min < 1e-12 {
-                BARS[3]
-            } else {
-                BARS[(((v - min) / (max - min)) * 7.0).round() as usize]
+/// A wrong label, with the terms that pushed the model to it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Mistake {
+    /// The head that was wrong.
+    pub head: String,
+    /// The paragraph.
+    pub text: String,
+    /// The label the data gives.
+    pub gold: String,
+    /// The label the model gave.
+    pub predicted: String,
+    /// The model's confidence in its label.
+    pub confidence: f32,
+    /// The five terms that pushed the label most, as `words (+weight)`.
+    pub terms: Vec<String>,
+}
+
+/// The `n` most confident wrong labels per head on a labelled set, most
+/// confident first: material for the next labelling round.
+pub fn most_confident_mistakes(model: &Model, set: &TrainingSet, n: usize) -> Vec<Mistake> {
+    let mut labeler = model.labeler();
+    let mut mistakes = Vec::new();
+    for example in set.examples() {
+        let (labels, explanation) = labeler.explain(&example.text, 5);
+        for (h, answer) in labels.heads.iter().enumerate() {
+            let Some(column) = set.heads().iter().position(|name| **name == *answer.head) else {
+                continue;
+            };
+            let gold = &example.labels[column];
+            if **gold != *answer.label {
+                mistakes.push(Mistake {
+                    head: answer.head.to_string(),
+                    text: example.text.clone(),
+                    gold: gold.clone(),
+                    predicted: answer.label.to_string(),
+                    confidence: answer.confidence,
+                    terms: explanation[h].iter().map(ToString::to_string).collect(),
+                });
             }
+        }
+    }
+    let mut by_head: BTreeMap<String, Vec<Mistake>> = BTreeMap::new();
+    for m in mistakes {
+        by_head.entry(m.head.clone()).or_default().push(m);
+    }
+    by_head
+        .into_values()
+        .flat_map(|mut ms| {
+            ms.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
+            ms.truncate(n);
+            ms
         })
         .collect()
 }

@@ -24,18 +24,22 @@
 #![warn(missing_docs)]
 
 pub mod actors;
+pub mod batch;
 pub mod dataset;
 pub mod error;
 pub mod eval;
 pub mod features;
+pub mod files;
 pub mod io;
+pub mod labels;
 pub mod model;
 pub mod text;
 pub mod tune;
 
 pub use dataset::{Example, TrainingSet};
 pub use error::{Error, Result};
-pub use model::{train, ActorSource, HeadLabel, Labeler, LabelerPool, Labels, Model, TrainOptions};
+pub use labels::{Contribution, HeadLabel, Labels, UNCERTAIN};
+pub use model::{train, ActorSource, Labeler, LabelerPool, Model, ModelCard, TrainOptions};
 
 /// The shipped default model (`models/default.json`), embedded at build time
 /// so that an installed binary works from any directory.

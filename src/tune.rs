@@ -169,7 +169,7 @@ pub fn recommend(results: &[TuneResult]) -> Option<&TuneResult> {
 /// Scores one combination; an error names the combination that failed.
 fn score(set: &TrainingSet, options: TrainOptions, scoring: Scoring<'_>) -> Result<TuneResult> {
     score_unnamed(set, &options, scoring)
-        .map_err(|e| Error::Data(format!("with {}: {e}", options.to_args().join(" "))))
+        .map_err(|e| Error::Data(format!("with options {options:?}: {e}")))
 }
 
 fn score_unnamed(

@@ -3,7 +3,7 @@
 //! the same model, and it labels clear-cut paragraphs as a reader would.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use vektor::dataset::TrainingSet;
 use vektor::Model;
@@ -41,12 +41,39 @@ fn dev_scores_do_not_fall_below_the_card() {
 
 #[test]
 fn the_recorded_command_reproduces_the_shipped_file() {
-    let model = shipped();
+    // The command as `vektor inspect` prints it, with its output moved to a
+    // temporary directory.
+    let inspect = std::process::Command::new(assert_cmd::cargo::cargo_bin("vektor"))
+        .current_dir(root())
+        .args(["inspect", "--model", "models/default.json"])
+        .output()
+        .unwrap();
+    assert!(inspect.status.success());
+    let report = String::from_utf8(inspect.stdout).unwrap();
+    let command = report
+        .lines()
+        .find_map(|l| l.strip_prefix("reproduce: "))
+        .expect("inspect prints a reproduce line")
+        .to_string();
+    assert!(command.starts_with("vektor train "), "{command}");
+    assert!(
+        command.contains(" --out=models/default-retrained.json "),
+        "the printed command must not overwrite the model: {command}"
+    );
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("retrained.json");
-    let command = model.card().command(&out.display().to_string());
-    let args: Vec<&str> = command.split_whitespace().skip(2).collect();
-    assert!(command.starts_with("vektor train "), "{command}");
+    let out_arg = format!("--out={}", out.display());
+    let args: Vec<&str> = command
+        .split_whitespace()
+        .skip(2)
+        .map(|a| {
+            if a.starts_with("--out=") {
+                out_arg.as_str()
+            } else {
+                a
+            }
+        })
+        .collect();
     let status = std::process::Command::new(assert_cmd::cargo::cargo_bin("vektor"))
         .current_dir(root())
         .arg("train")
@@ -98,5 +125,4 @@ fn clear_cut_paragraphs_get_the_expected_labels() {
         assert_eq!(labels.get("theme").unwrap().label, theme, "{text}");
         assert_eq!(labels.get("stance").unwrap().label, stance, "{text}");
     }
-    assert!(Path::new(&root().join("examples/sample-article.txt")).exists());
 }

@@ -248,6 +248,12 @@ fn shingles_catch_a_reworded_copy() {
     let b = shingles(
         "Kazakhstan will ship more crude across the Caspian to Baku this year, officials said.",
     );
+    // The same Jaccard measure and threshold as the duplicate check above.
     let shared = a.intersection(&b).count() as f64;
-    assert!(shared / (a.len() + b.len()) as f64 * 2.0 > 0.5);
+    let jaccard = shared / ((a.len() + b.len()) as f64 - shared);
+    assert!(jaccard >= 0.5, "jaccard {jaccard:.2}");
+    let unrelated =
+        shingles("Turnout in the regional council elections reached 54 percent, officials said.");
+    let shared = a.intersection(&unrelated).count() as f64;
+    assert!(shared / ((a.len() + unrelated.len()) as f64 - shared) < 0.5);
 }

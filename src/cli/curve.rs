@@ -6,7 +6,9 @@ use std::io::Write;
 
 use anyhow::{bail, Result};
 use clap::Args;
-use vektor::eval::{learning_curve, sparkline};
+use vektor::eval::learning_curve;
+
+use super::report::sparkline;
 
 use super::{load_set, TrainArgs};
 

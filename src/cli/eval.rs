@@ -1,7 +1,6 @@
 //! `vektor eval`: per-head metrics and confusion on labelled data, and the
 //! most confident mistakes (`--errors N`) as material for the next labelling round.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use std::io::Write;
@@ -25,7 +24,7 @@ pub struct EvalCmd {
     #[command(flatten)]
     model: ModelArg,
     /// Report format.
-    #[arg(long, value_enum, default_value = "table")]
+    #[arg(long, short = 'f', value_enum, default_value = "table")]
     format: ReportFormat,
     /// Also list the N most confident mistakes per head.
     #[arg(long, value_name = "N")]
@@ -33,16 +32,6 @@ pub struct EvalCmd {
     /// Report coverage and accuracy when abstaining below these confidences: `stance=0.6`.
     #[arg(long, value_delimiter = ',', value_parser = parse_threshold)]
     min_confidence: Vec<(String, f32)>,
-}
-
-#[derive(serde::Serialize)]
-struct Mistake {
-    head: String,
-    text: String,
-    gold: String,
-    predicted: String,
-    confidence: f32,
-    terms: Vec<String>,
 }
 
 pub fn run(cmd: EvalCmd) -> Result<u8> {
@@ -56,7 +45,7 @@ pub fn run(cmd: EvalCmd) -> Result<u8> {
     let thresholds = thresholds_for(&model, &cmd.min_confidence)?;
     let reports = vektor::eval::evaluate(&model, &set, &thresholds)?;
     let mistakes = match cmd.errors {
-        Some(n) => most_confident_mistakes(&model, &set, n),
+        Some(n) => vektor::eval::most_confident_mistakes(&model, &set, n),
         None => Vec::new(),
     };
     match cmd.format {
@@ -68,7 +57,7 @@ pub fn run(cmd: EvalCmd) -> Result<u8> {
             writeln!(out, "{} ({} paragraphs)\n", set.source(), set.len())?;
             for head in model.heads() {
                 match reports.iter().find(|r| r.head == head.name) {
-                    Some(report) => writeln!(out, "{}", report.to_table())?,
+                    Some(report) => writeln!(out, "{}", super::report::head_table(report))?,
                     None => writeln!(out, "head {}: not in the data, not evaluated\n", head.name)?,
                 }
             }
@@ -87,44 +76,4 @@ pub fn run(cmd: EvalCmd) -> Result<u8> {
         }
     }
     Ok(0)
-}
-
-fn most_confident_mistakes(
-    model: &vektor::Model,
-    set: &vektor::TrainingSet,
-    n: usize,
-) -> Vec<Mistake> {
-    let mut labeler = model.labeler();
-    let mut mistakes = Vec::new();
-    for example in set.examples() {
-        let (labels, explanation) = labeler.explain(&example.text, 5);
-        for (h, answer) in labels.heads.iter().enumerate() {
-            let Some(column) = set.heads().iter().position(|name| **name == *answer.head) else {
-                continue;
-            };
-            let gold = &example.labels[column];
-            if **gold != *answer.label {
-                mistakes.push(Mistake {
-                    head: answer.head.to_string(),
-                    text: example.text.clone(),
-                    gold: gold.clone(),
-                    predicted: answer.label.to_string(),
-                    confidence: answer.confidence,
-                    terms: explanation[h].iter().map(ToString::to_string).collect(),
-                });
-            }
-        }
-    }
-    let mut by_head: BTreeMap<String, Vec<Mistake>> = BTreeMap::new();
-    for m in mistakes {
-        by_head.entry(m.head.clone()).or_default().push(m);
-    }
-    by_head
-        .into_values()
-        .flat_map(|mut ms| {
-            ms.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
-            ms.truncate(n);
-            ms
-        })
-        .collect()
 }

@@ -5,6 +5,7 @@ use std::io::Write;
 use anyhow::Result;
 use clap::Args;
 
+use super::options::{reproduce_command, retrained_path};
 use super::ModelArg;
 
 #[derive(Debug, Args)]
@@ -31,7 +32,8 @@ pub fn run(cmd: InspectCmd) -> Result<u8> {
         card.training_file, card.rows, card.training_sha256
     )?;
     writeln!(out, "vocabulary: {} features", card.vocabulary)?;
-    writeln!(out, "reproduce: {}", card.command("models/default.json"))?;
+    let out_path = retrained_path(cmd.model.path());
+    writeln!(out, "reproduce: {}", reproduce_command(card, &out_path))?;
     for (head, counts) in &card.class_counts {
         let parts: Vec<String> = counts.iter().map(|(c, n)| format!("{c} {n}")).collect();
         writeln!(out, "classes of {head}: {}", parts.join(", "))?;

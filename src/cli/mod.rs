@@ -4,6 +4,8 @@ mod curve;
 mod eval;
 mod inspect;
 mod label;
+mod options;
+mod report;
 mod train;
 mod tune;
 
@@ -11,7 +13,9 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
-use vektor::{ActorSource, Model, TrainOptions, TrainingSet};
+use vektor::{Model, TrainingSet};
+
+pub use options::TrainArgs;
 
 /// Label paragraphs of news and analysis by theme and by stance toward Moscow.
 #[derive(Debug, Parser)]
@@ -58,7 +62,12 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
         cause
             .downcast_ref::<std::io::Error>()
             .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-            || matches!(cause.downcast_ref::<vektor::Error>(), Some(vektor::Error::Io { cause, .. }) if cause.kind() == std::io::ErrorKind::BrokenPipe)
+            || match cause.downcast_ref::<vektor::Error>() {
+                Some(vektor::Error::Io { cause, .. }) | Some(vektor::Error::Output(cause)) => {
+                    cause.kind() == std::io::ErrorKind::BrokenPipe
+                }
+                _ => false,
+            }
     })
 }
 
@@ -71,83 +80,16 @@ pub struct ModelArg {
 }
 
 impl ModelArg {
+    /// The model file given, if any (none: the shipped model).
+    fn path(&self) -> Option<&std::path::Path> {
+        self.model.as_deref()
+    }
+
     fn load(&self) -> Result<Model> {
         match &self.model {
             Some(path) => Ok(Model::load(path)?),
             None => Ok(vektor::shipped_model()?),
         }
-    }
-}
-
-/// Training options shared by `train`, `cv`, `tune` and `curve`.
-#[derive(Debug, Args, Clone)]
-pub struct TrainArgs {
-    /// Label fields to train heads for.
-    #[arg(long, value_delimiter = ',', default_value = "theme,stance")]
-    labels: Vec<String>,
-    /// Longest word n-gram (1–3).
-    #[arg(long, default_value_t = 2)]
-    ngrams: usize,
-    /// Keep only features found in at least this many paragraphs.
-    #[arg(long, default_value_t = 2)]
-    min_df: usize,
-    /// Drop features found in more than this share of paragraphs.
-    #[arg(long, default_value_t = 1.0)]
-    max_df: f64,
-    /// Keep at most this many features, the most frequent (0 = all).
-    #[arg(long, default_value_t = 20_000)]
-    max_features: usize,
-    /// L2 penalty (larger = smoother model).
-    #[arg(long, default_value_t = 1.0)]
-    alpha: f64,
-    /// Solver iteration limit.
-    #[arg(long, default_value_t = 200)]
-    max_iterations: u64,
-    /// Solver gradient tolerance.
-    #[arg(long, default_value_t = 1e-4)]
-    tolerance: f64,
-    /// Use 1 + ln(count) as term frequency.
-    #[arg(long)]
-    sublinear_tf: bool,
-    /// Do not stem words.
-    #[arg(long)]
-    no_stem: bool,
-    /// Drop English stop words.
-    #[arg(long)]
-    stop_words: bool,
-    /// Oversample smaller classes so every class weighs the same.
-    #[arg(long)]
-    balance: bool,
-    /// Actor gazetteer file [default: the shipped training/actors.toml].
-    #[arg(long, conflicts_with = "no_actors")]
-    actors: Option<PathBuf>,
-    /// No actor marker features.
-    #[arg(long)]
-    no_actors: bool,
-}
-
-impl TrainArgs {
-    fn options(&self) -> Result<TrainOptions> {
-        let mut options = TrainOptions::default()
-            .labels(self.labels.clone())
-            .alpha(self.alpha)
-            .ngrams(self.ngrams)
-            .min_df(self.min_df)
-            .max_features(self.max_features)
-            .sublinear_tf(self.sublinear_tf)
-            .stem(!self.no_stem)
-            .balance(self.balance);
-        options.vectorizer.max_df = self.max_df;
-        options.vectorizer.stop_words = self.stop_words;
-        options.max_iterations = self.max_iterations;
-        options.tolerance = self.tolerance;
-        options.actors = match (&self.actors, self.no_actors) {
-            (_, true) => ActorSource::Off,
-            (Some(path), false) => ActorSource::File(path.clone()),
-            (None, false) => ActorSource::Shipped,
-        };
-        options.check()?;
-        Ok(options)
     }
 }
 

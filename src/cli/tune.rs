@@ -8,9 +8,9 @@ use std::io::Write;
 use anyhow::Result;
 use clap::Args;
 use vektor::eval::{cross_validate, mean_sd};
-use vektor::model::shell_join;
 use vektor::tune::{tune, Grid, Scoring};
 
+use super::options::train_command;
 use super::{load_set, TrainArgs};
 
 #[derive(Debug, Args)]
@@ -69,28 +69,28 @@ pub struct TuneCmd {
     #[arg(long, default_value_t = 42)]
     seed: u64,
     /// L2 penalties to try.
-    #[arg(long, value_delimiter = ',', default_value = "0.3,1,3")]
+    #[arg(long, value_delimiter = ',', default_values_t = Grid::default().alpha)]
     grid_alpha: Vec<f64>,
     /// Longest n-grams to try.
-    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    #[arg(long, value_delimiter = ',', default_values_t = Grid::default().ngrams)]
     grid_ngrams: Vec<usize>,
     /// Minimum document frequencies to try.
-    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    #[arg(long, value_delimiter = ',', default_values_t = Grid::default().min_df)]
     grid_min_df: Vec<usize>,
     /// Sublinear tf settings to try.
-    #[arg(long, value_delimiter = ',', default_value = "true,false")]
+    #[arg(long, value_delimiter = ',', default_values_t = Grid::default().sublinear_tf)]
     grid_sublinear_tf: Vec<bool>,
     /// Vocabulary caps to try.
-    #[arg(long, value_delimiter = ',', default_value = "20000")]
+    #[arg(long, value_delimiter = ',', default_values_t = Grid::default().max_features)]
     grid_max_features: Vec<usize>,
     /// Stemming settings to try.
-    #[arg(long, value_delimiter = ',', default_value = "true,false")]
+    #[arg(long, value_delimiter = ',', default_values_t = Grid::default().stem)]
     grid_stem: Vec<bool>,
     /// Class balancing settings to try.
-    #[arg(long, value_delimiter = ',', default_value = "false,true")]
+    #[arg(long, value_delimiter = ',', default_values_t = Grid::default().balance)]
     grid_balance: Vec<bool>,
     /// Actor marker settings to try.
-    #[arg(long, value_delimiter = ',', default_value = "true,false")]
+    #[arg(long, value_delimiter = ',', default_values_t = Grid::default().actors)]
     grid_actors: Vec<bool>,
     /// Rows of the ranking to print.
     #[arg(long, default_value_t = 15)]
@@ -183,17 +183,12 @@ pub fn run_tune(cmd: TuneCmd) -> Result<u8> {
             heads.join(", ")
         )?;
     }
-    // Printed to be pasted into a shell, so a data path with a space or a
-    // quote must come back as one argument.
+    // Printed to be pasted into a shell; the model goes to a new file, so
+    // pasting it never overwrites the shipped model.
+    let data = cmd.data.display().to_string();
+    let dev = cmd.dev.as_ref().map(|p| p.display().to_string());
     let command = |options: &vektor::TrainOptions| {
-        let mut args = vec![
-            "--data".to_string(),
-            cmd.data.display().to_string(),
-            "--out".to_string(),
-            "models/default.json".to_string(),
-        ];
-        args.extend(options.to_args());
-        format!("vektor train {}", shell_join(&args))
+        train_command(&data, options, dev.as_deref(), "model.json")
     };
     let best = &results[0];
     writeln!(out, "\nbest: {}", command(&best.options))?;

@@ -215,41 +215,6 @@ pub fn raw_string(value: &str) -> Box<RawValue> {
     serde_json::value::to_raw_value(value).expect("a string always serialises")
 }
 
-/// Expands directories into the `*.txt` files under them (sorted, so runs
-/// are repeatable); other paths, and `-` for stdin, are kept as they are.
-pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    for path in paths {
-        if path.as_os_str() != "-" && path.is_dir() {
-            let mut found = Vec::new();
-            collect_txt(path, &mut found)?;
-            found.sort();
-            out.extend(found);
-        } else {
-            out.push(path.clone());
-        }
-    }
-    Ok(out)
-}
-
-fn collect_txt(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
-        let entry = entry.map_err(|e| Error::io(dir, e))?;
-        let path = entry.path();
-        // `file_type` does not follow symlinks, so a link back up the tree
-        // cannot send the walk round in circles.
-        if entry.file_type().map_err(|e| Error::io(&path, e))?.is_dir() {
-            collect_txt(&path, out)?;
-        } else if path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("txt"))
-        {
-            out.push(path);
-        }
-    }
-    Ok(())
-}
-
 /// Bytes of whole lines read into one [`Batch`]: about 4000 news paragraphs,
 /// enough to keep every core busy between writes, small enough that memory
 /// stays a few MB whatever the input size.

@@ -16,7 +16,7 @@ use std::io::Write;
 use serde_json::{Map, Value};
 
 use crate::io::input::InputRecord;
-use crate::model::{Contribution, Labels};
+use crate::labels::{Contribution, Labels};
 
 /// Format of labelling output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -356,6 +356,11 @@ impl<W: Write> RowWriter<W> {
             held_errors: Vec::new(),
             line: Vec::with_capacity(1024),
         }
+    }
+
+    /// The format this writer writes.
+    pub fn format(&self) -> OutputFormat {
+        self.format
     }
 
     /// Writes one row.

@@ -1,0 +1,405 @@
+//! The batch engine: labels a stream of records on all cores and writes them
+//! in input order, with memory flat whatever the input size.
+//!
+//! [`label_records`] takes a record source ([`Records`]) and a row sink
+//! ([`RowWriter`]); `vektor label` is argument parsing plus one call to it.
+//!
+//! ```
+//! use vektor::batch::{label_records, BatchOptions};
+//! use vektor::io::input::{InputOptions, Records};
+//! use vektor::io::output::{OutputFormat, RowWriter};
+//!
+//! # let dir = tempfile::tempdir()?;
+//! # let path = dir.path().join("crawl.jsonl");
+//! # std::fs::write(&path, concat!(
+//! #     r#"{"id":"a1","text":"Gazprom will raise gas supplies to Kazakhstan under a new deal."}"#, "\n",
+//! #     r#"{"id":"a2","text":"Photo: press service"}"#, "\n"))?;
+//! let model = vektor::shipped_model()?;
+//! let records = Records::open(vec![path], &InputOptions::default());
+//! let mut out = Vec::new();
+//! let sink = RowWriter::new(&mut out, OutputFormat::Jsonl);
+//! // All cores (threads: 0), rows written in input order.
+//! let counts = label_records(&model, records, sink, &BatchOptions::default(), |_| {})?;
+//! assert_eq!(counts.labelled, 2);
+//! let text = String::from_utf8(out)?;
+//! let ids: Vec<&str> = text.lines().map(|l| &l[l.find(r#""id":""#).unwrap() + 6..][..2]).collect();
+//! assert_eq!(ids, ["a1", "a2"]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::io::input::{Batch, InputRecord, Records};
+use crate::io::output::{render_jsonl, Outcome, OutputFormat, Rollup, Row, RowWriter};
+use crate::labels::Labels;
+use crate::model::{Labeler, LabelerPool, Model};
+
+/// What to do with a row that cannot be read (malformed JSON or CSV, missing
+/// or empty text, invalid UTF-8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnError {
+    /// Stop at the first bad row, with its file and line.
+    #[default]
+    Stop,
+    /// Write the bad row's location and reason as an error row and go on.
+    Skip,
+}
+
+/// How [`label_records`] labels.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BatchOptions {
+    /// Worker threads; 0 means all cores.
+    pub threads: usize,
+    /// Add, per head, the K terms that pushed the label most.
+    pub explain: Option<usize>,
+    /// Head → confidence below which the label becomes `uncertain`.
+    pub thresholds: BTreeMap<String, f32>,
+    /// After each document, write its confidence-weighted class shares.
+    pub rollup: bool,
+    /// What to do with a row that cannot be read.
+    pub on_error: OnError,
+}
+
+/// How many rows [`label_records`] labelled and skipped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Paragraphs labelled.
+    pub labelled: u64,
+    /// Bad rows written as error rows (with [`OnError::Skip`]).
+    pub skipped: u64,
+}
+
+/// Where a run is, reported after each batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Bytes of input read so far.
+    pub bytes_read: u64,
+    /// Rows labelled or skipped so far.
+    pub rows: u64,
+}
+
+/// Labels `records` into `sink` on `options.threads` workers, in input order,
+/// calling `progress` after each batch; returns the counts.
+///
+/// A fatal error (a bad row with [`OnError::Stop`], an unreadable file, a
+/// failed write) ends the run after every row before it has been written.
+pub fn label_records<W: Write + Send>(
+    model: &Model,
+    records: Records,
+    sink: RowWriter<W>,
+    options: &BatchOptions,
+    progress: impl FnMut(Progress) + Send,
+) -> Result<Counts> {
+    if options.rollup && matches!(sink.format(), OutputFormat::Csv | OutputFormat::Tsv) {
+        return Err(Error::Option(
+            "roll-ups need JSON Lines or table output: CSV and TSV rows have one fixed shape"
+                .into(),
+        ));
+    }
+    if let Some(head) = options
+        .thresholds
+        .keys()
+        .find(|head| !model.heads().iter().any(|h| &h.name == *head))
+    {
+        let names: Vec<&str> = model.heads().iter().map(|h| h.name.as_str()).collect();
+        return Err(Error::Option(format!(
+            "a confidence threshold names head `{head}`, but the model has {}",
+            names.join(", ")
+        )));
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.threads)
+        .build()
+        .map_err(|e| Error::Option(format!("cannot start worker threads: {e}")))?;
+    pool.install(|| Engine::new(model, options, sink).run(records, progress))
+}
+
+/// Rows labelled one after another on one worker: about a hundred, so that a
+/// batch splits into enough pieces to keep every thread busy.
+const PIECE: usize = 128;
+
+/// Consecutive rows labelled on one worker, with their JSON Lines rendering
+/// back to back in one buffer: no allocation and no separate write per row.
+struct Piece<'m, 'a> {
+    rows: Vec<Result<Done<'m, 'a>>>,
+    rendered: Vec<u8>,
+    /// Where each row's rendering ends in `rendered` (JSON Lines output only).
+    ends: Vec<usize>,
+}
+
+/// Rendering buffers given back by the writer, so that workers fill the
+/// same memory again: fresh buffers for every batch cost page faults.
+#[derive(Default)]
+struct Buffers(std::sync::Mutex<Vec<Vec<u8>>>);
+
+impl Buffers {
+    fn take(&self) -> Vec<u8> {
+        let mut free = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        free.pop().unwrap_or_default()
+    }
+
+    fn give(&self, mut buffer: Vec<u8>) {
+        buffer.clear();
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(buffer);
+    }
+}
+
+/// A labelled row as the writer gets it.
+enum Done<'m, 'a> {
+    /// To be written by the writer (CSV, TSV, table).
+    Row(Row<'m, 'a>),
+    /// Already rendered as JSON Lines; the rest of the row was dropped on the
+    /// worker. Labels are kept only for the roll-up.
+    Rendered {
+        skipped: bool,
+        labels: Option<Labels<'m>>,
+    },
+}
+
+impl<'m> Done<'m, '_> {
+    fn rendered(row: Row<'m, '_>, keep_labels: bool) -> Self {
+        match row.outcome {
+            Outcome::Labelled(labels, _) => Done::Rendered {
+                skipped: false,
+                labels: keep_labels.then_some(labels),
+            },
+            Outcome::Skipped(_) => Done::Rendered {
+                skipped: true,
+                labels: None,
+            },
+        }
+    }
+
+    /// Whether the row was skipped, and its labels if it has them here.
+    fn outcome(&self) -> (bool, Option<&Labels<'m>>) {
+        match self {
+            Done::Rendered { skipped, labels } => (*skipped, labels.as_ref()),
+            Done::Row(row) => match &row.outcome {
+                Outcome::Labelled(labels, _) => (false, Some(labels)),
+                Outcome::Skipped(_) => (true, None),
+            },
+        }
+    }
+}
+
+/// What the workers share: the options, one labeler per thread and the
+/// rendering buffers.
+struct Workers<'m, 'o> {
+    options: &'o BatchOptions,
+    labelers: LabelerPool<'m>,
+    buffers: Buffers,
+    /// JSON Lines rows are rendered on the workers, not by the writer.
+    render: bool,
+}
+
+/// One run's state: the workers, the sink, the counts and the document
+/// being rolled up.
+struct Engine<'m, 'o, W: Write> {
+    workers: Workers<'m, 'o>,
+    writer: RowWriter<W>,
+    counts: Counts,
+    /// The document being rolled up: its source and its sums so far.
+    rollup: Option<(String, Rollup<'m>)>,
+}
+
+impl<'m> Workers<'m, '_> {
+    /// Parses, labels and (for JSON Lines) renders `batch` in pieces on the
+    /// current rayon pool. A fatal row is kept in its place, for the writer
+    /// to stop at.
+    fn label_pieces<'a>(&self, batch: &'a mut Batch) -> Vec<Piece<'m, 'a>> {
+        batch
+            .par_records()
+            .chunks(PIECE)
+            .map(|items| {
+                let mut piece = Piece {
+                    rows: Vec::with_capacity(items.len()),
+                    rendered: self.buffers.take(),
+                    ends: Vec::new(),
+                };
+                self.labelers.with(|labeler| {
+                    for item in items {
+                        let done = match to_row(labeler, item, self.options) {
+                            Ok(row) if self.render => {
+                                render_jsonl(&row, &mut piece.rendered);
+                                piece.ends.push(piece.rendered.len());
+                                Ok(Done::rendered(row, self.options.rollup))
+                            }
+                            Ok(row) => Ok(Done::Row(row)),
+                            Err(e) => {
+                                if self.render {
+                                    // A failed row renders nothing: it ends where it starts.
+                                    piece.ends.push(piece.rendered.len());
+                                }
+                                Err(e)
+                            }
+                        };
+                        piece.rows.push(done);
+                    }
+                });
+                piece
+            })
+            .collect()
+    }
+}
+
+impl<'m, 'o, W: Write + Send> Engine<'m, 'o, W> {
+    fn new(model: &'m Model, options: &'o BatchOptions, writer: RowWriter<W>) -> Self {
+        Engine {
+            workers: Workers {
+                options,
+                labelers: LabelerPool::new(model),
+                buffers: Buffers::default(),
+                render: writer.format() == OutputFormat::Jsonl,
+            },
+            writer,
+            counts: Counts::default(),
+            rollup: None,
+        }
+    }
+
+    /// Reads, labels and writes `records` batch by batch, in input order.
+    ///
+    /// The workers parse, label and render a batch in pieces while one of
+    /// them also reads the next batch (a task like the others, so no thread
+    /// waits on a reader); then the pieces are written in order. With one
+    /// thread the same steps run one after another on it, so `threads = 1`
+    /// measures one core.
+    fn run(mut self, mut records: Records, mut progress: impl FnMut(Progress)) -> Result<Counts> {
+        let read = |records: &mut Records| {
+            let batch = records.next_batch()?;
+            Some((batch, records.bytes_read()))
+        };
+        let mut next = read(&mut records);
+        while let Some((batch, bytes_read)) = next {
+            let mut batch = batch?;
+            let source = batch.source().to_string();
+            let workers = &self.workers;
+            let (following, pieces) =
+                rayon::join(|| read(&mut records), || workers.label_pieces(&mut batch));
+            next = following;
+            for piece in pieces {
+                self.write_piece(piece, &source)?;
+            }
+            progress(Progress {
+                bytes_read,
+                rows: self.counts.labelled + self.counts.skipped,
+            });
+            records.recycle(batch);
+        }
+        if let Some((source, doc)) = self.rollup.take() {
+            self.writer
+                .write_rollup(&source, &doc)
+                .map_err(Error::Output)?;
+        }
+        self.writer.finish().map_err(Error::Output)?;
+        Ok(self.counts)
+    }
+
+    /// Writes one labelled piece in order, with the roll-ups of documents
+    /// that end inside it; stops at a fatal row after writing the rows before it.
+    fn write_piece(&mut self, piece: Piece<'m, '_>, source: &str) -> Result<()> {
+        // Rendered rows not yet written, so that a piece is written in as
+        // few calls as possible.
+        let mut unwritten = 0;
+        for (i, done) in piece.rows.into_iter().enumerate() {
+            let done = match done {
+                Ok(done) => done,
+                Err(e) => {
+                    // Rows before a fatal one are written first, so the
+                    // output holds everything up to the line the error names.
+                    if self.workers.render {
+                        self.write_rendered(&piece.rendered[unwritten..piece.ends[i]])?;
+                    }
+                    return Err(e);
+                }
+            };
+            let (skipped, labels) = done.outcome();
+            if skipped {
+                self.counts.skipped += 1;
+            } else {
+                self.counts.labelled += 1;
+            }
+            if let (true, Some(labels)) = (self.workers.options.rollup, labels) {
+                let same_doc =
+                    matches!(&self.rollup, Some((doc_source, _)) if doc_source == source);
+                if !same_doc {
+                    if let Some((doc_source, doc)) = self.rollup.take() {
+                        if self.workers.render {
+                            let row_start = if i == 0 { 0 } else { piece.ends[i - 1] };
+                            self.write_rendered(&piece.rendered[unwritten..row_start])?;
+                            unwritten = row_start;
+                        }
+                        self.writer
+                            .write_rollup(&doc_source, &doc)
+                            .map_err(Error::Output)?;
+                    }
+                    self.rollup = Some((source.to_string(), Rollup::default()));
+                }
+                if let Some((_, doc)) = &mut self.rollup {
+                    doc.add(labels);
+                }
+            }
+            if let Done::Row(row) = &done {
+                self.writer.write(row).map_err(Error::Output)?;
+            }
+        }
+        if self.workers.render {
+            self.write_rendered(&piece.rendered[unwritten..])?;
+        }
+        self.workers.buffers.give(piece.rendered);
+        Ok(())
+    }
+
+    fn write_rendered(&mut self, rendered: &[u8]) -> Result<()> {
+        self.writer.write_rendered(rendered).map_err(Error::Output)
+    }
+}
+
+/// Labels one input item, or turns a bad row into a skipped row (with
+/// [`OnError::Skip`]) or an error that stops the run.
+fn to_row<'m, 'a>(
+    labeler: &mut Labeler<'m>,
+    item: Result<InputRecord<'a>>,
+    options: &BatchOptions,
+) -> Result<Row<'m, 'a>> {
+    let input = match item {
+        Ok(input) => input,
+        Err(Error::Parse {
+            path,
+            line,
+            message,
+        }) if options.on_error == OnError::Skip => {
+            let input = InputRecord {
+                source: path.display().to_string().into(),
+                paragraph: 0,
+                line,
+                text: Default::default(),
+                fields: Default::default(),
+            };
+            return Ok(Row {
+                input,
+                outcome: Outcome::Skipped(message),
+            });
+        }
+        Err(e) => return Err(e),
+    };
+    let (mut labels, explanation) = match options.explain {
+        Some(k) => {
+            let (labels, explanation) = labeler.explain(&input.text, k);
+            (labels, Some(explanation))
+        }
+        None => (labeler.label(&input.text), None),
+    };
+    labels.abstain(&options.thresholds);
+    Ok(Row {
+        input,
+        outcome: Outcome::Labelled(labels, explanation),
+    })
+}

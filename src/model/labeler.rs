@@ -1,0 +1,166 @@
+//! Labelling paragraphs with a trained model, one reusable labeler per thread.
+
+use std::ops::Range;
+
+use super::scorer::{argmax, LANES};
+use super::Model;
+use crate::features::Scratch;
+use crate::labels::{Contribution, HeadLabel, Labels};
+
+/// Labels a stream of paragraphs with reusable buffers; one per thread.
+///
+/// ```no_run
+/// let model = vektor::Model::load("models/default.json".as_ref())?;
+/// let mut labeler = model.labeler();
+/// for line in ["Oil exports rose", "By Aigerim Sadykova"] {
+///     println!("{:?}", labeler.label(line).get("theme").map(|h| &h.label));
+/// }
+/// # Ok::<(), vektor::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Labeler<'m> {
+    model: &'m Model,
+    scratch: Scratch,
+    features: Vec<(u32, f32)>,
+    spans: Vec<Range<usize>>,
+    logits: Vec<[f32; LANES]>,
+    probs: Vec<f32>,
+}
+
+impl<'m> Labeler<'m> {
+    pub(super) fn new(model: &'m Model) -> Self {
+        Labeler {
+            model,
+            scratch: Scratch::default(),
+            features: Vec::new(),
+            spans: Vec::new(),
+            logits: Vec::new(),
+            probs: Vec::new(),
+        }
+    }
+
+    /// Labels one paragraph.
+    pub fn label(&mut self, text: &str) -> Labels<'m> {
+        self.model
+            .vectorizer
+            .transform_into(text, &mut self.scratch, &mut self.features, None);
+        self.labels_from_features()
+    }
+
+    /// Labels one paragraph and lists, per head, the `top` features that
+    /// pushed the chosen class most, as written in the text.
+    pub fn explain(&mut self, text: &str, top: usize) -> (Labels<'m>, Vec<Vec<Contribution>>) {
+        self.model.vectorizer.transform_into(
+            text,
+            &mut self.scratch,
+            &mut self.features,
+            Some(&mut self.spans),
+        );
+        let labels = self.labels_from_features();
+        let terms = self.model.vectorizer.terms();
+        let explanations = self
+            .model
+            .heads
+            .iter()
+            .zip(&labels.heads)
+            .map(|(head, answer)| {
+                let chosen = head
+                    .classes
+                    .iter()
+                    .position(|c| c == answer.label)
+                    .unwrap_or(0);
+                let mut contributions: Vec<Contribution> = self
+                    .features
+                    .iter()
+                    .zip(&self.spans)
+                    .map(|(&(feature, value), span)| {
+                        let w = head.feature_weights(feature as usize);
+                        let mean = w.iter().sum::<f32>() / w.len() as f32;
+                        let feature_name = &terms[feature as usize];
+                        // Absence markers have no words in the text; show the marker.
+                        let shown = if span.is_empty() {
+                            feature_name.as_str()
+                        } else {
+                            &text[span.clone()]
+                        };
+                        Contribution {
+                            text: shown.to_string(),
+                            feature: feature_name.clone(),
+                            weight: value * (w[chosen] - mean),
+                        }
+                    })
+                    .filter(|c| c.weight > 0.0)
+                    .collect();
+                contributions.sort_by(|a, b| {
+                    b.weight
+                        .total_cmp(&a.weight)
+                        .then_with(|| a.feature.cmp(&b.feature))
+                });
+                contributions.truncate(top);
+                contributions
+            })
+            .collect();
+        (labels, explanations)
+    }
+
+    fn labels_from_features(&mut self) -> Labels<'m> {
+        let model: &'m Model = self.model;
+        model
+            .scorer
+            .scores_into(&self.features, &mut self.logits, &mut self.probs);
+        let heads = model
+            .heads
+            .iter()
+            .zip(&model.scorer.heads)
+            .map(|(head, range)| {
+                let probs = &self.probs[range.clone()];
+                let best = argmax(probs);
+                HeadLabel {
+                    head: &head.name,
+                    label: &head.classes[best],
+                    confidence: probs[best],
+                    scores: head
+                        .classes
+                        .iter()
+                        .map(String::as_str)
+                        .zip(probs.iter().copied())
+                        .collect(),
+                }
+            })
+            .collect();
+        Labels { heads }
+    }
+}
+
+/// One [`Labeler`] per worker thread of the current rayon pool, so that each
+/// thread keeps its warm word cache across items and batches (`map_init`
+/// would build a fresh labeler for every split of the work).
+#[derive(Debug)]
+pub struct LabelerPool<'m> {
+    labelers: Vec<std::sync::Mutex<Labeler<'m>>>,
+}
+
+impl<'m> LabelerPool<'m> {
+    /// A labeler for each thread of the current rayon pool, plus one for
+    /// callers outside it.
+    pub fn new(model: &'m Model) -> Self {
+        let labelers = (0..=rayon::current_num_threads())
+            .map(|_| std::sync::Mutex::new(model.labeler()))
+            .collect();
+        LabelerPool { labelers }
+    }
+
+    /// Runs `f` with the calling thread's labeler.
+    pub fn with<R>(&self, f: impl FnOnce(&mut Labeler<'m>) -> R) -> R {
+        let slot = rayon::current_thread_index()
+            .filter(|&i| i + 1 < self.labelers.len())
+            .unwrap_or(self.labelers.len() - 1);
+        // Each slot belongs to one thread, so the lock is never contended;
+        // a poisoned lock only means an earlier panic, and the buffers are
+        // reset on every use.
+        let mut labeler = self.labelers[slot]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        f(&mut labeler)
+    }
+}

@@ -1,0 +1,146 @@
+//! Fitting a model: the vocabulary, then one logistic regression per head.
+
+use linfa::prelude::*;
+use linfa_logistic::MultiLogisticRegression;
+use ndarray::{Array1, Array2, Axis};
+use rayon::prelude::*;
+
+use super::{Head, Model, ModelCard, TrainOptions};
+use crate::dataset::TrainingSet;
+use crate::error::{Error, Result};
+use crate::features::TfIdf;
+
+/// Trains a model: fits the vocabulary, then one head per label field.
+///
+/// ```
+/// use vektor::dataset::{Example, TrainingSet};
+/// let rows = [("Oil exports rose", "energy"), ("Gas output fell", "energy"),
+///             ("Wheat exports rose", "trade"), ("Tariffs on wheat", "trade")];
+/// let set = TrainingSet::from_examples(
+///     vec!["theme".into()],
+///     rows.iter().map(|(t, l)| Example { text: t.to_string(), labels: vec![l.to_string()] }).collect(),
+/// ).unwrap();
+/// let options = vektor::TrainOptions::default().labels(vec!["theme".into()]).min_df(1);
+/// let model = vektor::train(&set, &options).unwrap();
+/// assert_eq!(&*model.label("oil and gas").heads[0].label, "energy");
+/// ```
+pub fn train(set: &TrainingSet, options: &TrainOptions) -> Result<Model> {
+    options.check()?;
+    let heads: Vec<usize> = options
+        .labels
+        .iter()
+        .map(|name| {
+            set.heads().iter().position(|h| h == name).ok_or_else(|| {
+                Error::Data(format!("{}: has no label field `{name}`", set.source()))
+            })
+        })
+        .collect::<Result<_>>()?;
+    set.check_trainable(&heads)?;
+    let texts = set.texts();
+    let vectorizer = TfIdf::fit(&texts, &options.vectorizer, options.gazetteer()?)?;
+    let x = vectorizer.transform_dense(&texts);
+    let fitted: Vec<Head> = heads
+        .par_iter()
+        .map(|&h| fit_head(&x, &set.labels(h), &set.heads()[h], options))
+        .collect::<Result<_>>()?;
+    let card = ModelCard {
+        vektor_version: env!("CARGO_PKG_VERSION").into(),
+        training_file: set.source().into(),
+        training_sha256: set.sha256().into(),
+        rows: set.len(),
+        class_counts: heads
+            .iter()
+            .map(|&h| (set.heads()[h].clone(), set.class_counts(h)))
+            .collect(),
+        vocabulary: vectorizer.len(),
+        options: options.clone(),
+        dev: None,
+    };
+    Ok(Model::from_parts(vectorizer, fitted, card))
+}
+
+/// Rows to train on: every row once, or, with balancing, every class cycled
+/// up to the size of the largest class. Oversampling by whole repeats (plus a
+/// deterministic remainder) gives each class the same total weight, which is
+/// what class weights would do; linfa-logistic has none.
+fn training_rows(targets: &[usize], n_classes: usize, balance: bool) -> Vec<usize> {
+    if !balance {
+        return (0..targets.len()).collect();
+    }
+    let mut by_class = vec![Vec::new(); n_classes];
+    for (row, &class) in targets.iter().enumerate() {
+        by_class[class].push(row);
+    }
+    let largest = by_class.iter().map(Vec::len).max().unwrap_or(0);
+    let mut rows: Vec<usize> = by_class
+        .iter()
+        .flat_map(|members| (0..largest).map(move |i| members[i % members.len()]))
+        .collect();
+    rows.sort_unstable();
+    rows
+}
+
+fn fit_head(x: &Array2<f64>, labels: &[&str], name: &str, options: &TrainOptions) -> Result<Head> {
+    let mut classes: Vec<String> = labels.iter().map(|l| l.to_string()).collect();
+    classes.sort();
+    classes.dedup();
+    let targets: Vec<usize> = labels
+        .iter()
+        .map(|l| {
+            classes
+                .binary_search_by(|c| c.as_str().cmp(l))
+                .expect("every label is among the classes")
+        })
+        .collect();
+    let rows = training_rows(&targets, classes.len(), options.balance);
+    // Without balancing the rows are all rows in order: train on a view
+    // rather than a copy of the (large, dense) matrix.
+    let oversampled;
+    let records = if options.balance {
+        oversampled = x.select(Axis(0), &rows);
+        oversampled.view()
+    } else {
+        x.view()
+    };
+    let y: Array1<usize> = rows.iter().map(|&r| targets[r]).collect();
+    let fitted = MultiLogisticRegression::default()
+        .alpha(options.alpha)
+        .max_iterations(options.max_iterations)
+        .gradient_tolerance(options.tolerance)
+        .fit(&DatasetBase::new(records, y))
+        .map_err(|e| Error::Training {
+            head: name.into(),
+            message: e.to_string(),
+        })?;
+    // linfa orders its classes by value; ours are 0..k, so map them back explicitly.
+    let order: Vec<usize> = fitted.classes().to_vec();
+    let params = fitted.params();
+    let k = classes.len();
+    let mut weights = vec![0f32; x.ncols() * k];
+    let mut intercepts = vec![0f32; k];
+    for (column, &class) in order.iter().enumerate() {
+        intercepts[class] = fitted.intercept()[column] as f32;
+        for feature in 0..x.ncols() {
+            weights[feature * k + class] = params[[feature, column]] as f32;
+        }
+    }
+    Ok(Head {
+        name: name.into(),
+        classes,
+        intercepts,
+        weights,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn balancing_gives_every_class_the_largest_count() {
+        let rows = training_rows(&[0, 0, 0, 1, 2, 2], 3, true);
+        let count = |c| rows.iter().filter(|&&r| [0, 0, 0, 1, 2, 2][r] == c).count();
+        assert_eq!((count(0), count(1), count(2)), (3, 3, 3));
+        assert_eq!(training_rows(&[0, 1], 2, false), [0, 1]);
+    }
+}
