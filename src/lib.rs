@@ -30,6 +30,7 @@ pub mod eval;
 pub mod features;
 pub mod io;
 pub mod model;
+pub mod solver;
 pub mod text;
 pub mod tune;
 
