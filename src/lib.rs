@@ -33,6 +33,7 @@ pub mod files;
 pub mod io;
 pub mod labels;
 pub mod model;
+pub mod solver;
 pub mod text;
 pub mod tune;
 
