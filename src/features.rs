@@ -10,11 +10,12 @@
 //! ```
 //! use vektor::features::{TfIdf, VectorizerOptions};
 //! let corpus = ["Oil exports rose", "Oil pipeline halted", "Wheat exports rose"];
-//! let tfidf = TfIdf::fit(&corpus, &VectorizerOptions::default(), None).unwrap();
+//! let options = VectorizerOptions { ngrams: 2, ..VectorizerOptions::default() };
+//! let tfidf = TfIdf::fit(&corpus, &options, None).unwrap();
 //! let vector = tfidf.transform("Oil exports halted");
 //! let norm: f32 = vector.iter().map(|(_, v)| v * v).sum();
 //! assert!((norm - 1.0).abs() < 1e-5);
-//! // min_df = 2 by default: only n-grams in two paragraphs are kept
+//! // min_df = 2 by default: only words and pairs in two paragraphs are kept
 //! assert_eq!(tfidf.terms(), ["export", "export rose", "oil", "rose"]);
 //! ```
 
@@ -58,11 +59,11 @@ pub struct VectorizerOptions {
 impl Default for VectorizerOptions {
     fn default() -> Self {
         VectorizerOptions {
-            ngrams: 2,
+            ngrams: 1,
             min_df: 2,
             max_df: 1.0,
             max_features: 20_000,
-            sublinear_tf: false,
+            sublinear_tf: true,
             stem: true,
             stop_words: false,
         }

@@ -33,7 +33,6 @@ pub mod files;
 pub mod io;
 pub mod labels;
 pub mod model;
-pub mod solver;
 pub mod text;
 pub mod tune;
 

@@ -8,6 +8,7 @@ use std::borrow::Cow;
 
 use anyhow::Result;
 use clap::{ArgAction, Args};
+use vektor::model::Solver;
 use vektor::{ActorSource, ModelCard, TrainOptions};
 
 /// Declares the training flags. For each option: its doc line (the `--help`
@@ -116,6 +117,10 @@ train_flags! {
     actors: ActorSource,
     get |o| o.actors.clone(),
     set |o, v| o.actors = v;
+    /// Solver: `sparse` (fast, class weights) or `linfa` (dense reference, oversampling).
+    solver: Solver,
+    get |o| o.solver,
+    set |o, v| o.solver = v;
 }
 
 /// `--labels theme,stance`: a comma-separated list that renders back the same way.
@@ -331,6 +336,7 @@ mod tests {
                 rows: 0,
                 heads: BTreeMap::new(),
             }),
+            fits: BTreeMap::new(),
         }
     }
 
@@ -356,7 +362,8 @@ mod tests {
             "{command}"
         );
         assert!(
-            command.ends_with(" '--actors=my actors.toml' --dev=training/dev.jsonl"),
+            command
+                .ends_with(" '--actors=my actors.toml' --solver=sparse --dev=training/dev.jsonl"),
             "{command}"
         );
     }

@@ -52,6 +52,15 @@ pub fn run(cmd: TrainCmd) -> Result<u8> {
             .join(", "),
         cmd.out.display()
     );
+    for (head, fit) in &model.card().fits {
+        if !fit.converged {
+            eprintln!(
+                "vektor: warning: head `{head}` stopped after {} iterations without converging \
+                 (recorded in the model card; raise --max-iterations or --alpha)",
+                fit.iterations
+            );
+        }
+    }
     if let Some(dev) = &model.card().dev {
         for (head, score) in &dev.heads {
             eprintln!(

@@ -59,6 +59,24 @@ pub struct ModelCard {
     pub options: TrainOptions,
     /// Held-out figures, when training was given a dev set.
     pub dev: Option<DevSummary>,
+    /// How each head's fit went, and the class weights it used (absent
+    /// from cards written before the sparse solver).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fits: BTreeMap<String, HeadFit>,
+}
+
+/// How one head's solver run went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeadFit {
+    /// L-BFGS iterations run.
+    pub iterations: u64,
+    /// Whether the gradient tolerance was reached (else the iteration limit
+    /// or the line search ended the run, and the model may be under-fitted).
+    pub converged: bool,
+    /// Weight of each class in the loss: 1 without `balance`, else
+    /// n / (k · n_class), so that every class weighs the same in total.
+    pub class_weights: BTreeMap<String, f64>,
 }
 
 #[derive(Serialize, Deserialize)]

@@ -18,11 +18,12 @@ mod file;
 mod labeler;
 mod options;
 mod scorer;
+pub mod solver;
 mod train;
 
-pub use file::{DevSummary, HeadScore, ModelCard, FORMAT, FORMAT_VERSION};
+pub use file::{DevSummary, HeadFit, HeadScore, ModelCard, FORMAT, FORMAT_VERSION};
 pub use labeler::{Labeler, LabelerPool};
-pub use options::{ActorSource, TrainOptions};
+pub use options::{ActorSource, Solver, TrainOptions};
 pub use train::train;
 
 use rayon::prelude::*;

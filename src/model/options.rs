@@ -46,6 +46,50 @@ pub struct TrainOptions {
     pub balance: bool,
     /// Actor gazetteer for marker features.
     pub actors: ActorSource,
+    /// Which solver fits the heads. Cards written before there was a choice
+    /// say nothing, and were fitted by linfa.
+    #[serde(default = "Solver::linfa")]
+    pub solver: Solver,
+}
+
+/// Which solver fits the logistic regression heads. Both minimise the same
+/// objective (softmax cross-entropy plus alpha/2 · ‖W‖², intercepts unpenalised).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Solver {
+    /// vektor's own L-BFGS over the sparse TF-IDF rows ([`super::solver`]):
+    /// time and memory grow with the non-zeros; `balance` weighs classes.
+    #[default]
+    Sparse,
+    /// `linfa-logistic` on a dense rows × features matrix: the reference,
+    /// for small data; `balance` oversamples rows (it has no weights).
+    Linfa,
+}
+
+impl Solver {
+    fn linfa() -> Solver {
+        Solver::Linfa
+    }
+}
+
+impl std::str::FromStr for Solver {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "sparse" => Ok(Solver::Sparse),
+            "linfa" => Ok(Solver::Linfa),
+            _ => Err(format!("unknown solver `{s}` (expected sparse or linfa)")),
+        }
+    }
+}
+
+impl std::fmt::Display for Solver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Solver::Sparse => "sparse",
+            Solver::Linfa => "linfa",
+        })
+    }
 }
 
 impl Default for TrainOptions {
@@ -53,11 +97,12 @@ impl Default for TrainOptions {
         TrainOptions {
             labels: default_heads(),
             vectorizer: VectorizerOptions::default(),
-            alpha: 1.0,
+            alpha: 0.3,
             max_iterations: 200,
             tolerance: 1e-4,
-            balance: false,
+            balance: true,
             actors: ActorSource::Shipped,
+            solver: Solver::Sparse,
         }
     }
 }
@@ -101,6 +146,11 @@ impl TrainOptions {
     /// Sets the actor gazetteer.
     pub fn actors(mut self, actors: ActorSource) -> Self {
         self.actors = actors;
+        self
+    }
+    /// Sets the solver.
+    pub fn solver(mut self, solver: Solver) -> Self {
+        self.solver = solver;
         self
     }
     /// Sets the label fields.

@@ -1,11 +1,14 @@
 //! Fitting a model: the vocabulary, then one logistic regression per head.
 
+use std::collections::BTreeMap;
+
 use linfa::prelude::*;
 use linfa_logistic::MultiLogisticRegression;
 use ndarray::{Array1, Array2, Axis};
 use rayon::prelude::*;
 
-use super::{Head, Model, ModelCard, TrainOptions};
+use super::solver::{Csr, SparseLogisticParams};
+use super::{Head, HeadFit, Model, ModelCard, Solver, TrainOptions};
 use crate::dataset::TrainingSet;
 use crate::error::{Error, Result};
 use crate::features::TfIdf;
@@ -38,11 +41,30 @@ pub fn train(set: &TrainingSet, options: &TrainOptions) -> Result<Model> {
     set.check_trainable(&heads)?;
     let texts = set.texts();
     let vectorizer = TfIdf::fit(&texts, &options.vectorizer, options.gazetteer()?)?;
-    let x = vectorizer.transform_dense(&texts);
-    let fitted: Vec<Head> = heads
-        .par_iter()
-        .map(|&h| fit_head(&x, &set.labels(h), &set.heads()[h], options))
-        .collect::<Result<_>>()?;
+    let heads_data: Vec<(String, Vec<&str>)> = heads
+        .iter()
+        .map(|&h| (set.heads()[h].clone(), set.labels(h)))
+        .collect();
+    let fitted: Vec<(Head, HeadFit)> = match options.solver {
+        Solver::Sparse => {
+            let x = sparse_rows(&vectorizer, &texts);
+            heads_data
+                .par_iter()
+                .map(|(name, labels)| fit_head_sparse(&x, labels, name, options))
+                .collect::<Result<_>>()?
+        }
+        Solver::Linfa => {
+            let x = vectorizer.transform_dense(&texts);
+            heads_data
+                .par_iter()
+                .map(|(name, labels)| fit_head(&x, labels, name, options))
+                .collect::<Result<_>>()?
+        }
+    };
+    let fits = fitted
+        .iter()
+        .map(|(head, fit)| (head.name.clone(), fit.clone()))
+        .collect();
     let card = ModelCard {
         vektor_version: env!("CARGO_PKG_VERSION").into(),
         training_file: set.source().into(),
@@ -55,8 +77,97 @@ pub fn train(set: &TrainingSet, options: &TrainOptions) -> Result<Model> {
         vocabulary: vectorizer.len(),
         options: options.clone(),
         dev: None,
+        fits,
     };
-    Ok(Model::from_parts(vectorizer, fitted, card))
+    let heads = fitted.into_iter().map(|(head, _)| head).collect();
+    Ok(Model::from_parts(vectorizer, heads, card))
+}
+
+/// The TF-IDF rows of `texts` as a sparse matrix, vectorised in parallel.
+pub(crate) fn sparse_rows<S: AsRef<str> + Sync>(vectorizer: &TfIdf, texts: &[S]) -> Csr {
+    let rows: Vec<Vec<(u32, f32)>> = texts
+        .par_iter()
+        .map(|t| vectorizer.transform(t.as_ref()))
+        .collect();
+    Csr::from_rows(vectorizer.len(), rows.iter().map(|r| r.iter().copied()))
+        .expect("the vectorizer's feature indices are within its vocabulary")
+}
+
+/// Sorted class names and each row's class index.
+fn classes_and_targets(labels: &[&str]) -> (Vec<String>, Vec<usize>) {
+    let mut classes: Vec<String> = labels.iter().map(|l| l.to_string()).collect();
+    classes.sort();
+    classes.dedup();
+    let targets = labels
+        .iter()
+        .map(|l| {
+            classes
+                .binary_search_by(|c| c.as_str().cmp(l))
+                .expect("every label is among the classes")
+        })
+        .collect();
+    (classes, targets)
+}
+
+/// Weight of each class in the loss: 1, or with balancing n / (k · n_class),
+/// so that every class carries the same total weight (scikit-learn's
+/// "balanced").
+fn class_weights(targets: &[usize], k: usize, balance: bool) -> Vec<f64> {
+    if !balance {
+        return vec![1.0; k];
+    }
+    let mut counts = vec![0usize; k];
+    for &t in targets {
+        counts[t] += 1;
+    }
+    counts
+        .iter()
+        .map(|&c| targets.len() as f64 / (k as f64 * c.max(1) as f64))
+        .collect()
+}
+
+fn fit_head_sparse(
+    x: &Csr,
+    labels: &[&str],
+    name: &str,
+    options: &TrainOptions,
+) -> Result<(Head, HeadFit)> {
+    let (classes, targets) = classes_and_targets(labels);
+    let k = classes.len();
+    let per_class = class_weights(&targets, k, options.balance);
+    let row_weights: Vec<f64> = targets.iter().map(|&t| per_class[t]).collect();
+    let failed = |message: String| Error::Training {
+        head: name.into(),
+        message,
+    };
+    let params = SparseLogisticParams::new()
+        .alpha(options.alpha)
+        .max_iterations(options.max_iterations)
+        .gradient_tolerance(options.tolerance)
+        .check()
+        .map_err(|e| failed(e.to_string()))?;
+    let fitted = params
+        .fit_weighted(x, &targets, Some(&row_weights), k, None)
+        .map_err(|e| failed(e.to_string()))?;
+    let mut weights = vec![0f32; x.ncols() * k];
+    for ((feature, class), w) in fitted.weights.indexed_iter() {
+        weights[feature * k + class] = *w as f32;
+    }
+    let head = Head {
+        name: name.into(),
+        intercepts: fitted.intercepts.iter().map(|&b| b as f32).collect(),
+        weights,
+        classes: classes.clone(),
+    };
+    let fit = HeadFit {
+        iterations: fitted.iterations,
+        converged: fitted.converged,
+        class_weights: classes
+            .into_iter()
+            .zip(per_class)
+            .collect::<BTreeMap<_, _>>(),
+    };
+    Ok((head, fit))
 }
 
 /// Rows to train on: every row once, or, with balancing, every class cycled
@@ -80,18 +191,13 @@ fn training_rows(targets: &[usize], n_classes: usize, balance: bool) -> Vec<usiz
     rows
 }
 
-fn fit_head(x: &Array2<f64>, labels: &[&str], name: &str, options: &TrainOptions) -> Result<Head> {
-    let mut classes: Vec<String> = labels.iter().map(|l| l.to_string()).collect();
-    classes.sort();
-    classes.dedup();
-    let targets: Vec<usize> = labels
-        .iter()
-        .map(|l| {
-            classes
-                .binary_search_by(|c| c.as_str().cmp(l))
-                .expect("every label is among the classes")
-        })
-        .collect();
+fn fit_head(
+    x: &Array2<f64>,
+    labels: &[&str],
+    name: &str,
+    options: &TrainOptions,
+) -> Result<(Head, HeadFit)> {
+    let (classes, targets) = classes_and_targets(labels);
     let rows = training_rows(&targets, classes.len(), options.balance);
     // Without balancing the rows are all rows in order: train on a view
     // rather than a copy of the (large, dense) matrix.
@@ -124,12 +230,20 @@ fn fit_head(x: &Array2<f64>, labels: &[&str], name: &str, options: &TrainOptions
             weights[feature * k + class] = params[[feature, column]] as f32;
         }
     }
-    Ok(Head {
+    // linfa does not say how its run ended; oversampling stands for the
+    // class weights it lacks, so each class's weight is recorded as 1.
+    let fit = HeadFit {
+        iterations: 0,
+        converged: true,
+        class_weights: classes.iter().map(|c| (c.clone(), 1.0)).collect(),
+    };
+    let head = Head {
         name: name.into(),
         classes,
         intercepts,
         weights,
-    })
+    };
+    Ok((head, fit))
 }
 
 #[cfg(test)]

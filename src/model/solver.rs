@@ -302,7 +302,7 @@ pub struct SparseLogisticValidParams {
 ///
 /// ```
 /// use linfa::ParamGuard;
-/// use vektor::solver::SparseLogisticParams;
+/// use vektor::model::solver::SparseLogisticParams;
 ///
 /// let err = SparseLogisticParams::default().alpha(-1.0).check().unwrap_err();
 /// assert_eq!(err.to_string(), "alpha must be > 0, got -1");
@@ -610,7 +610,7 @@ impl SparseLogisticValidParams {
 /// ```
 /// use linfa::prelude::*;
 /// use ndarray::array;
-/// use vektor::solver::{Csr, SparseLogisticParams};
+/// use vektor::model::solver::{Csr, SparseLogisticParams};
 ///
 /// let x = Csr::from_rows(3, [
 ///     vec![(0u32, 1.0)],
@@ -624,7 +624,7 @@ impl SparseLogisticValidParams {
 /// assert!(model.converged);
 /// let predicted: ndarray::Array1<usize> = model.predict(&data);
 /// assert_eq!(predicted, array![0, 1, 2, 0]);
-/// # Ok::<(), vektor::solver::SolverError>(())
+/// # Ok::<(), vektor::model::solver::SolverError>(())
 /// ```
 impl<T: AsSingleTargets<Elem = usize>> Fit<Csr, T, SolverError> for SparseLogisticValidParams {
     type Object = SparseLogisticModel;
