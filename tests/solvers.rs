@@ -57,6 +57,14 @@ fn set(rows: &[(&str, &str)]) -> TrainingSet {
     .unwrap()
 }
 
+/// A theme model on `rows`, every word kept.
+fn train_theme(rows: &[(&str, &str)]) -> vektor::Model {
+    let options = TrainOptions::default()
+        .min_df(1)
+        .labels(vec!["theme".into()]);
+    train(&set(rows), &options).unwrap()
+}
+
 fn error(rows: &[(&str, &str)], options: TrainOptions) -> String {
     match train(&set(rows), &options.labels(vec!["theme".into()])) {
         Ok(_) => panic!("training on {rows:?} should fail"),
@@ -80,13 +88,7 @@ fn a_class_with_a_single_example_still_trains_to_finite_weights() {
         ("Gas output fell", "energy"),
         ("Wheat exports rose", "trade"),
     ];
-    let model = train(
-        &set(&rows),
-        &TrainOptions::default()
-            .min_df(1)
-            .labels(vec!["theme".into()]),
-    )
-    .unwrap();
+    let model = train_theme(&rows);
     let head = &model.heads()[0];
     assert!(head.weights.iter().all(|w| w.is_finite()));
     assert_eq!(model.label("wheat exports").heads[0].label, "trade");
@@ -100,13 +102,7 @@ fn identical_texts_give_finite_weights_and_even_odds() {
         ("Oil output rose", "energy"),
         ("Oil output rose", "trade"),
     ];
-    let model = train(
-        &set(&rows),
-        &TrainOptions::default()
-            .min_df(1)
-            .labels(vec!["theme".into()]),
-    )
-    .unwrap();
+    let model = train_theme(&rows);
     let labels = model.label("Oil output rose");
     assert!(
         (labels.heads[0].confidence - 0.5).abs() < 0.01,
