@@ -21,7 +21,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::io::input::{InputFormat, BOM};
+use crate::io::input::{json_text, InputFormat, InputOptions, InputRecord, Records};
 
 /// One labelled paragraph: its text and one label per head.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,29 +108,40 @@ impl TrainingSet {
     }
 
     fn read(path: &Path, heads: &[String], wanted: Wanted) -> Result<TrainingSet> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let (heads, examples) = match InputFormat::from_path(path) {
-            InputFormat::Jsonl => read_jsonl(path, &bytes, heads, wanted)?,
-            InputFormat::Csv => read_delimited(path, &bytes, heads, wanted, b',')?,
-            InputFormat::Tsv => read_delimited(path, &bytes, heads, wanted, b'\t')?,
+        let format = match InputFormat::from_path(path) {
             InputFormat::Text => {
                 return Err(Error::UnknownFormat {
                     path: path.to_path_buf(),
                     expected: ".jsonl, .ndjson, .json, .csv or .tsv",
                 })
             }
+            format => format,
         };
+        // Read once: the bytes give the hash the model card records, and
+        // the same readers as `vektor label` parse them, with its messages.
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let sha256 = hex(&Sha256::digest(&bytes));
+        let options = InputOptions {
+            format: Some(format),
+            ..InputOptions::default()
+        };
+        let name = path.display().to_string();
+        let records: Vec<InputRecord> =
+            Records::from_reader(&name, Box::new(std::io::Cursor::new(bytes)), &options)
+                .collect::<Result<_>>()?;
+        let (heads, seen_at) = carried_heads(&records, heads, wanted);
+        let examples = records
+            .iter()
+            .map(|record| example_from_record(path, record, &heads, &seen_at))
+            .collect::<Result<Vec<_>>>()?;
         if examples.is_empty() {
-            return Err(Error::Data(format!(
-                "{}: no labelled paragraphs",
-                path.display()
-            )));
+            return Err(Error::Data(format!("{name}: no labelled paragraphs")));
         }
         Ok(TrainingSet {
             heads,
             examples,
-            source: path.display().to_string(),
-            sha256: hex(&Sha256::digest(&bytes)),
+            source: name,
+            sha256,
         })
     }
 
@@ -229,47 +240,69 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Checks a row's text and labels; `field` looks a value up by name.
-///
-/// `seen_at` holds, per head, a line known to carry it, so that a row
-/// without it can be reported as a half-labelled file rather than as a
-/// plain missing field.
-fn example_from_row<'a>(
+/// The heads to read, each with a line known to carry it: all of `heads`
+/// (training), or those some row carries (scoring), so that a row without
+/// one can be reported as a half-labelled file rather than as a plain
+/// missing field.
+fn carried_heads(
+    records: &[InputRecord],
+    heads: &[String],
+    wanted: Wanted,
+) -> (Vec<String>, Vec<Option<u64>>) {
+    let first_line_with = |head: &str| {
+        records
+            .iter()
+            .find(|r| r.fields.iter().any(|(k, v)| k == head && v.get() != "null"))
+            .map(|r| r.line)
+    };
+    heads
+        .iter()
+        .map(|head| (head.clone(), first_line_with(head)))
+        .filter(|(_, seen)| wanted == Wanted::All || seen.is_some())
+        .unzip()
+}
+
+/// A record's labels, one per head, checked.
+fn example_from_record(
     path: &Path,
-    line: u64,
+    record: &InputRecord,
     heads: &[String],
     seen_at: &[Option<u64>],
-    field: impl Fn(&str) -> std::result::Result<Option<&'a str>, String>,
 ) -> Result<Example> {
-    let get = |name: &str, seen: Option<u64>| -> Result<&'a str> {
-        match field(name) {
-            Ok(Some(value)) => Ok(value),
-            Ok(None) => Err(Error::parse(
-                path,
-                line,
-                match seen {
-                    Some(other) => format!(
-                        "missing field `{name}`, which line {other} has; label every row for `{name}` or none"
-                    ),
-                    None => format!("missing field `{name}`"),
-                },
-            )),
-            Err(message) => Err(Error::parse(path, line, message)),
-        }
-    };
-    let text = get("text", None)?;
-    if text.trim().is_empty() {
-        return Err(Error::parse(path, line, "empty text"));
-    }
     let labels = heads
         .iter()
         .zip(seen_at)
         .map(|(head, &seen)| {
-            let label = get(head, seen)?.trim();
+            let raw = record
+                .fields
+                .iter()
+                .find(|(k, _)| k == head)
+                .map(|(_, v)| v);
+            let value = match raw.map(|v| json_text(v)) {
+                Some(Ok(Some(value))) => value,
+                None | Some(Ok(None)) => {
+                    let message = match seen {
+                        Some(other) if other != record.line => format!(
+                            "missing field `{head}`, which line {other} has; label every row for `{head}` or none"
+                        ),
+                        _ => format!("missing field `{head}`"),
+                    };
+                    return Err(Error::parse(path, record.line, message));
+                }
+                Some(Err(())) => {
+                    let got = raw.map_or("", |v| v.get());
+                    return Err(Error::parse(
+                        path,
+                        record.line,
+                        format!("field `{head}` must be a string, got {got}"),
+                    ));
+                }
+            };
+            let label = value.trim();
             if label.is_empty() {
                 return Err(Error::parse(
                     path,
-                    line,
+                    record.line,
                     format!("empty label in field `{head}`"),
                 ));
             }
@@ -277,156 +310,7 @@ fn example_from_row<'a>(
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(Example {
-        text: text.to_string(),
+        text: record.text.to_string(),
         labels,
     })
-}
-
-type JsonObject = serde_json::Map<String, serde_json::Value>;
-
-/// The non-blank lines of a JSON Lines file as objects, with their 1-based
-/// line numbers.
-fn jsonl_objects<'b>(
-    path: &'b Path,
-    bytes: &'b [u8],
-) -> impl Iterator<Item = Result<(u64, JsonObject)>> + 'b {
-    bytes
-        .split(|&b| b == b'\n')
-        .enumerate()
-        .filter_map(move |(index, raw)| {
-            let raw = if index == 0 {
-                raw.strip_prefix(BOM).unwrap_or(raw)
-            } else {
-                raw
-            };
-            jsonl_object(path, index as u64 + 1, raw).transpose()
-        })
-}
-
-/// One line of a JSON Lines file as an object; `None` for a blank line.
-fn jsonl_object(path: &Path, line: u64, raw: &[u8]) -> Result<Option<(u64, JsonObject)>> {
-    let raw = std::str::from_utf8(raw).map_err(|e| {
-        Error::parse(
-            path,
-            line,
-            format!("invalid UTF-8 at byte {}", e.valid_up_to()),
-        )
-    })?;
-    if raw.trim().is_empty() {
-        return Ok(None);
-    }
-    let value: serde_json::Value = serde_json::from_str(raw)
-        .map_err(|e| Error::parse(path, line, format!("malformed JSON: {e}")))?;
-    match value {
-        serde_json::Value::Object(object) => Ok(Some((line, object))),
-        _ => Err(Error::parse(path, line, "expected a JSON object")),
-    }
-}
-
-/// Per head, the first line whose object has the field (not `null`).
-/// Lines that do not parse are skipped here: the reading pass reports them,
-/// in file order with the other errors.
-fn first_lines_with(path: &Path, bytes: &[u8], heads: &[String]) -> Vec<Option<u64>> {
-    let mut first = vec![None; heads.len()];
-    for (line, object) in jsonl_objects(path, bytes).filter_map(Result::ok) {
-        for (slot, head) in first.iter_mut().zip(heads) {
-            if slot.is_none() && object.get(head).is_some_and(|v| !v.is_null()) {
-                *slot = Some(line);
-            }
-        }
-        if first.iter().all(Option::is_some) {
-            break;
-        }
-    }
-    first
-}
-
-fn read_jsonl(
-    path: &Path,
-    bytes: &[u8],
-    heads: &[String],
-    wanted: Wanted,
-) -> Result<(Vec<String>, Vec<Example>)> {
-    let (heads, seen_at): (Vec<String>, Vec<Option<u64>>) = match wanted {
-        Wanted::All => (heads.to_vec(), vec![None; heads.len()]),
-        // Whether a head is in the file at all is only known after the
-        // last row, so a first pass finds out before rows are checked.
-        Wanted::Present => heads
-            .iter()
-            .zip(first_lines_with(path, bytes, heads))
-            .filter_map(|(head, line)| line.map(|l| (head.clone(), Some(l))))
-            .unzip(),
-    };
-    let mut examples = Vec::new();
-    for row in jsonl_objects(path, bytes) {
-        let (line, object) = row?;
-        examples.push(example_from_row(
-            path,
-            line,
-            &heads,
-            &seen_at,
-            |name| match object.get(name) {
-                None | Some(serde_json::Value::Null) => Ok(None),
-                Some(serde_json::Value::String(s)) => Ok(Some(s.as_str())),
-                Some(other) => Err(format!("field `{name}` must be a string, got {other}")),
-            },
-        )?);
-    }
-    Ok((heads, examples))
-}
-
-fn read_delimited(
-    path: &Path,
-    bytes: &[u8],
-    heads: &[String],
-    wanted: Wanted,
-    delimiter: u8,
-) -> Result<(Vec<String>, Vec<Example>)> {
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .from_reader(bytes);
-    let header = reader
-        .headers()
-        .map_err(|e| Error::parse(path, 1, format!("malformed header: {e}")))?
-        .clone();
-    let in_header = |name: &str| header.iter().position(|h| h.trim() == name);
-    // The header names every field of every row, so it alone tells which
-    // heads the file carries; an empty cell under one is an empty label.
-    let heads: Vec<String> = match wanted {
-        Wanted::All => heads.to_vec(),
-        Wanted::Present => heads
-            .iter()
-            .filter(|h| in_header(h).is_some())
-            .cloned()
-            .collect(),
-    };
-    // Column of `text` and of each head, found once for the whole file.
-    let columns: Vec<(&str, usize)> = std::iter::once("text")
-        .chain(heads.iter().map(String::as_str))
-        .map(|name| match in_header(name) {
-            Some(c) => Ok((name, c)),
-            None => Err(Error::parse(
-                path,
-                1,
-                format!("header has no column `{name}`"),
-            )),
-        })
-        .collect::<Result<_>>()?;
-    let column = |name: &str| columns.iter().find(|(n, _)| *n == name).map(|&(_, c)| c);
-    let seen_at = vec![None; heads.len()];
-    let mut examples = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line());
-            Error::parse(path, line, format!("malformed CSV: {e}"))
-        })?;
-        let line = record.position().map_or(0, |p| p.line());
-        let field = |name: &str| -> std::result::Result<Option<&str>, String> {
-            Ok(column(name).and_then(|c| record.get(c)))
-        };
-        // `record` lives only in this iteration, so the example copies its strings.
-        let example = example_from_row(path, line, &heads, &seen_at, field)?;
-        examples.push(example);
-    }
-    Ok((heads, examples))
 }

@@ -199,7 +199,7 @@ impl<'de> serde::Deserialize<'de> for RawObject<'de> {
 
 /// The string a raw JSON value holds: borrowed when it has no escapes,
 /// `Ok(None)` for `null`, `Err(())` for any other kind of value.
-fn json_text(raw: &RawValue) -> std::result::Result<Option<Cow<'_, str>>, ()> {
+pub(crate) fn json_text(raw: &RawValue) -> std::result::Result<Option<Cow<'_, str>>, ()> {
     let json = raw.get();
     if json.len() >= 2 && json.starts_with('"') && !json.contains('\\') {
         // A valid JSON string without escapes is its own content, quoted.
