@@ -331,6 +331,26 @@ pub fn cross_validate(
     seed: u64,
 ) -> Result<Vec<FoldScores>> {
     options.check()?;
+    fold_sets(set, options, folds, seed)?
+        .par_iter()
+        .map(|(train_rows, test_rows)| {
+            let model = train(train_rows, options)?;
+            let summary = dev_summary(&model, test_rows)?;
+            Ok(FoldScores {
+                heads: summary.heads,
+            })
+        })
+        .collect()
+}
+
+/// The (training, test) sets of stratified k-fold cross-validation,
+/// stratified on the first of `options.labels`.
+pub fn fold_sets(
+    set: &TrainingSet,
+    options: &TrainOptions,
+    folds: usize,
+    seed: u64,
+) -> Result<Vec<(TrainingSet, TrainingSet)>> {
     let first = options
         .labels
         .first()
@@ -349,18 +369,14 @@ pub fn cross_validate(
         }
     }
     let test_folds = stratified_folds(&labels, folds, seed)?;
-    test_folds
-        .par_iter()
+    Ok(test_folds
+        .iter()
         .map(|test| {
             let in_test: std::collections::HashSet<usize> = test.iter().copied().collect();
             let train_rows: Vec<usize> = (0..set.len()).filter(|r| !in_test.contains(r)).collect();
-            let model = train(&set.subset(&train_rows), options)?;
-            let summary = dev_summary(&model, &set.subset(test))?;
-            Ok(FoldScores {
-                heads: summary.heads,
-            })
+            (set.subset(&train_rows), set.subset(test))
         })
-        .collect()
+        .collect())
 }
 
 /// Mean and standard deviation (sample) of a series.

@@ -102,7 +102,7 @@ const UNKNOWN: u32 = u32::MAX;
 const WORD_CACHE_LIMIT: usize = 200_000;
 
 /// Lookups derived from the vocabulary when it is built or loaded.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Lookup {
     analyzer: Analyzer,
     stems: FxHashMap<String, u32>,
@@ -120,7 +120,7 @@ const NO_FEATURE: u32 = u32::MAX;
 /// bigrams by one integer hash, trigrams by an array hash. Most word pairs
 /// in a paragraph are not features, so `starts` (per stem: bit 0 = begins a
 /// bigram feature, bit 1 = begins a trigram feature) skips their hashing.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 struct NgramIndex {
     unigrams: Vec<u32>,
     bigrams: FxHashMap<u64, u32>,
@@ -174,8 +174,9 @@ fn pair(a: u32, b: u32) -> u64 {
 }
 
 /// A fitted TF-IDF vectorizer: options, vocabulary, idf and (optionally)
-/// the actor gazetteer whose markers are part of the vocabulary.
-#[derive(Debug)]
+/// the actor gazetteer whose markers are part of the vocabulary. A clone
+/// keeps the id: it has the same vocabulary, so cached word codes still hold.
+#[derive(Debug, Clone)]
 pub struct TfIdf {
     /// Distinguishes vectorizers, so a [`Scratch`] never reuses word codes
     /// cached for another one.

@@ -228,6 +228,13 @@ impl std::fmt::Debug for Analyzer {
     }
 }
 
+impl Clone for Analyzer {
+    // rust-stemmers' Stemmer is not Clone; it holds no state, so a new one is the same.
+    fn clone(&self) -> Self {
+        Analyzer::new(self.stemmer.is_some(), self.stop_words)
+    }
+}
+
 impl Analyzer {
     /// An analyzer that stems (English Snowball) if `stem` and drops
     /// [`STOP_WORDS`] if `stop_words`.

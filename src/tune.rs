@@ -10,8 +10,15 @@ use serde::Serialize;
 
 use crate::dataset::TrainingSet;
 use crate::error::{Error, Result};
-use crate::eval::{cross_validate, dev_summary, mean_sd};
-use crate::model::{train, ActorSource, TrainOptions};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use ndarray::Array2;
+
+use crate::eval::{dev_summary, fold_sets, mean_sd};
+use crate::features::TfIdf;
+use crate::model::{
+    fit_sparse, head_columns, sparse_rows, train, ActorSource, Model, Solver, TrainOptions,
+};
 
 /// The values to try for each option; every combination is tried.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,16 +42,18 @@ pub struct Grid {
 }
 
 impl Default for Grid {
+    /// 48 combinations. Stemming and the gazetteer are left on: they won in
+    /// every earlier grid, and each would double the search.
     fn default() -> Self {
         Grid {
-            alpha: vec![0.3, 1.0, 3.0],
+            alpha: vec![0.1, 0.3, 1.0],
             ngrams: vec![1, 2],
             min_df: vec![1, 2],
             sublinear_tf: vec![true, false],
             max_features: vec![20_000],
-            stem: vec![true, false],
-            balance: vec![false, true],
-            actors: vec![true, false],
+            stem: vec![true],
+            balance: vec![true, false],
+            actors: vec![true],
         }
     }
 }
@@ -117,7 +126,12 @@ pub enum Scoring<'a> {
 }
 
 /// Tries every combination of `grid` and returns them best first.
-/// `progress(done, total)` is called as combinations finish.
+///
+/// Combinations that differ only in alpha form a chain: each fold is
+/// vectorised once per chain, and the chain's alphas are fitted on those
+/// rows from the strongest penalty down, each starting from the previous
+/// optimum. Chains and folds run on all cores. `progress(done, total)` is
+/// called as fits finish (combinations × folds).
 pub fn tune(
     set: &TrainingSet,
     base: &TrainOptions,
@@ -129,21 +143,129 @@ pub fn tune(
     if combinations.is_empty() {
         return Err(Error::Option("the grid is empty".into()));
     }
-    let total = combinations.len();
-    let done = std::sync::atomic::AtomicUsize::new(0);
-    let mut results: Vec<TuneResult> = combinations
-        .into_par_iter()
-        .map(|options| {
-            let result = score(set, options, scoring);
-            progress(
-                done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
-                total,
-            );
-            result
+    for options in &combinations {
+        options.check()?;
+    }
+    let splits = match scoring {
+        Scoring::Dev(dev) => vec![(set.clone(), dev.clone())],
+        Scoring::CrossValidation { folds, seed } => fold_sets(set, base, folds, seed)?,
+    };
+    let chains = alpha_chains(&combinations);
+    let total = combinations.len() * splits.len();
+    let done = AtomicUsize::new(0);
+    let units: Vec<(&Vec<usize>, &(TrainingSet, TrainingSet))> = chains
+        .iter()
+        .flat_map(|chain| splits.iter().map(move |split| (chain, split)))
+        .collect();
+    // Per unit: the chain's combinations with their per-head macro-F1 on one split.
+    let scored: Vec<Vec<(usize, Vec<(String, f64)>)>> = units
+        .par_iter()
+        .map(|&(chain, split)| {
+            let options: Vec<&TrainOptions> = chain.iter().map(|&c| &combinations[c]).collect();
+            let scores = score_chain(split, &options)
+                .map_err(|e| Error::Data(format!("with options {:?}: {e}", options[0])))?;
+            done.fetch_add(chain.len(), Ordering::Relaxed);
+            progress(done.load(Ordering::Relaxed), total);
+            Ok(chain.iter().copied().zip(scores).collect())
         })
         .collect::<Result<_>>()?;
+    let mut per_combination: Vec<Vec<Vec<(String, f64)>>> = vec![Vec::new(); combinations.len()];
+    for (c, heads) in scored.into_iter().flatten() {
+        per_combination[c].push(heads);
+    }
+    let mut results: Vec<TuneResult> = combinations
+        .into_iter()
+        .zip(per_combination)
+        .map(|(options, per_fold)| summarise(options, &per_fold))
+        .collect();
     results.sort_by(|a, b| b.score.total_cmp(&a.score));
     Ok(results)
+}
+
+/// Indices of the combinations grouped by everything but alpha, each group
+/// ordered from the largest alpha (the smoothest fit, quickest from zero)
+/// down, so that each fit starts from a neighbour's optimum.
+fn alpha_chains(combinations: &[TrainOptions]) -> Vec<Vec<usize>> {
+    let mut chains: Vec<(TrainOptions, Vec<usize>)> = Vec::new();
+    for (i, options) in combinations.iter().enumerate() {
+        let key = options.clone().alpha(1.0);
+        match chains.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, members)) => members.push(i),
+            None => chains.push((key, vec![i])),
+        }
+    }
+    chains
+        .into_iter()
+        .map(|(_, mut members)| {
+            members.sort_by(|&a, &b| combinations[b].alpha.total_cmp(&combinations[a].alpha));
+            members
+        })
+        .collect()
+}
+
+/// Fits one chain (options equal but for alpha, largest alpha first) on a
+/// (training, test) split; per-head macro-F1 on the test rows, in chain order.
+fn score_chain(
+    (train_rows, test_rows): &(TrainingSet, TrainingSet),
+    chain: &[&TrainOptions],
+) -> Result<Vec<Vec<(String, f64)>>> {
+    let macro_f1 = |model: &Model| -> Result<Vec<(String, f64)>> {
+        Ok(dev_summary(model, test_rows)?
+            .heads
+            .into_iter()
+            .map(|(h, s)| (h, s.macro_f1))
+            .collect())
+    };
+    let first = chain[0];
+    if first.solver != Solver::Sparse {
+        // Only the sparse solver takes a starting point.
+        return chain
+            .iter()
+            .map(|options| macro_f1(&train(train_rows, options)?))
+            .collect();
+    }
+    let heads = head_columns(train_rows, first)?;
+    let texts = train_rows.texts();
+    let vectorizer = TfIdf::fit(&texts, &first.vectorizer, first.gazetteer()?)?;
+    let x = sparse_rows(&vectorizer, &texts);
+    let mut warm: Option<Vec<Array2<f64>>> = None;
+    let mut scores = Vec::with_capacity(chain.len());
+    for options in chain {
+        let (model, params) = fit_sparse(
+            train_rows,
+            &heads,
+            vectorizer.clone(),
+            &x,
+            options,
+            warm.as_deref(),
+        )?;
+        scores.push(macro_f1(&model)?);
+        warm = Some(params);
+    }
+    Ok(scores)
+}
+
+/// A combination's result from its per-fold, per-head macro-F1.
+fn summarise(options: TrainOptions, per_fold: &[Vec<(String, f64)>]) -> TuneResult {
+    let fold_scores: Vec<f64> = per_fold
+        .iter()
+        .map(|heads| heads.iter().map(|(_, f)| f).sum::<f64>() / heads.len() as f64)
+        .collect();
+    let (score, score_sd) = mean_sd(&fold_scores);
+    let head_macro_f1 = per_fold[0]
+        .iter()
+        .enumerate()
+        .map(|(i, (head, _))| {
+            let mean = per_fold.iter().map(|f| f[i].1).sum::<f64>() / per_fold.len() as f64;
+            (head.clone(), mean)
+        })
+        .collect();
+    TuneResult {
+        options,
+        score,
+        score_sd,
+        head_macro_f1,
+    }
 }
 
 /// The combination to ship, by the one-standard-error rule: among the
@@ -163,59 +285,6 @@ pub fn recommend(results: &[TuneResult]) -> Option<&TuneResult> {
             .cmp(&b.options.vectorizer.ngrams)
             .then(b.options.alpha.total_cmp(&a.options.alpha))
             .then(b.score.total_cmp(&a.score))
-    })
-}
-
-/// Scores one combination; an error names the combination that failed.
-fn score(set: &TrainingSet, options: TrainOptions, scoring: Scoring<'_>) -> Result<TuneResult> {
-    score_unnamed(set, &options, scoring)
-        .map_err(|e| Error::Data(format!("with options {options:?}: {e}")))
-}
-
-fn score_unnamed(
-    set: &TrainingSet,
-    options: &TrainOptions,
-    scoring: Scoring<'_>,
-) -> Result<TuneResult> {
-    let per_fold: Vec<Vec<(String, f64)>> = match scoring {
-        Scoring::Dev(dev) => {
-            let model = train(set, options)?;
-            vec![dev_summary(&model, dev)?
-                .heads
-                .into_iter()
-                .map(|(h, s)| (h, s.macro_f1))
-                .collect()]
-        }
-        Scoring::CrossValidation { folds, seed } => cross_validate(set, options, folds, seed)?
-            .into_iter()
-            .map(|fold| {
-                fold.heads
-                    .into_iter()
-                    .map(|(h, s)| (h, s.macro_f1))
-                    .collect()
-            })
-            .collect(),
-    };
-    let fold_scores: Vec<f64> = per_fold
-        .iter()
-        .map(|heads| heads.iter().map(|(_, f)| f).sum::<f64>() / heads.len() as f64)
-        .collect();
-    let (score, score_sd) = mean_sd(&fold_scores);
-    let head_macro_f1 = per_fold[0]
-        .iter()
-        .enumerate()
-        .map(|(i, (head, _))| {
-            (
-                head.clone(),
-                per_fold.iter().map(|f| f[i].1).sum::<f64>() / per_fold.len() as f64,
-            )
-        })
-        .collect();
-    Ok(TuneResult {
-        options: options.clone(),
-        score,
-        score_sd,
-        head_macro_f1,
     })
 }
 

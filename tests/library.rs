@@ -315,3 +315,41 @@ fn a_read_error_keeps_the_whole_lines_before_it_and_drops_the_cut_one() {
     assert_eq!(items[0].as_ref().unwrap().text, "one two");
     assert!(items[1].is_err());
 }
+
+#[test]
+fn tune_warm_starts_reach_the_scores_of_fits_from_zero() {
+    use vektor::tune::{tune, Grid, Scoring};
+    let heads = vec!["theme".to_string(), "stance".to_string()];
+    let set = vektor::TrainingSet::load(&fixture("tiny.jsonl"), &heads).unwrap();
+    let mut base = vektor::TrainOptions::default().min_df(1);
+    base.tolerance = 1e-6;
+    let grid = Grid {
+        alpha: vec![0.1, 0.3, 1.0, 3.0],
+        ngrams: vec![1, 2],
+        min_df: vec![1],
+        sublinear_tf: vec![true],
+        max_features: vec![20_000],
+        stem: vec![true],
+        balance: vec![true],
+        actors: vec![true],
+    };
+    let scoring = Scoring::CrossValidation { folds: 3, seed: 7 };
+    let results = tune(&set, &base, &grid, scoring, &|_, _| {}).unwrap();
+    assert_eq!(results.len(), 8);
+    for result in &results {
+        // The same combination cross-validated on its own, every fit from zero.
+        let folds = vektor::eval::cross_validate(&set, &result.options, 3, 7).unwrap();
+        let per_fold: Vec<f64> = folds
+            .iter()
+            .map(|f| f.heads.values().map(|h| h.macro_f1).sum::<f64>() / f.heads.len() as f64)
+            .collect();
+        let (mean, _) = vektor::eval::mean_sd(&per_fold);
+        assert!(
+            (mean - result.score).abs() < 1e-9,
+            "alpha {} ngrams {}: tune {} vs cv {mean}",
+            result.options.alpha,
+            result.options.vectorizer.ngrams,
+            result.score
+        );
+    }
+}

@@ -129,7 +129,7 @@ pub fn run_tune(cmd: TuneCmd) -> Result<u8> {
     let started = Instant::now();
     let progress = |done: usize, total: usize| {
         eprint!(
-            "\rtune: {done}/{total} combinations, {:.0}s",
+            "\rtune: {done}/{total} fits (combinations × folds), {:.0}s",
             started.elapsed().as_secs_f64()
         )
     };

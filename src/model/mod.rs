@@ -25,6 +25,7 @@ pub use file::{DevSummary, HeadFit, HeadScore, ModelCard, FORMAT, FORMAT_VERSION
 pub use labeler::{Labeler, LabelerPool};
 pub use options::{ActorSource, Solver, TrainOptions};
 pub use train::train;
+pub(crate) use train::{fit_sparse, head_columns, sparse_rows};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};

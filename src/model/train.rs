@@ -29,6 +29,27 @@ use crate::features::TfIdf;
 /// ```
 pub fn train(set: &TrainingSet, options: &TrainOptions) -> Result<Model> {
     options.check()?;
+    let heads = head_columns(set, options)?;
+    let texts = set.texts();
+    let vectorizer = TfIdf::fit(&texts, &options.vectorizer, options.gazetteer()?)?;
+    match options.solver {
+        Solver::Sparse => {
+            let x = sparse_rows(&vectorizer, &texts);
+            Ok(fit_sparse(set, &heads, vectorizer, &x, options, None)?.0)
+        }
+        Solver::Linfa => {
+            let x = vectorizer.transform_dense(&texts);
+            let fitted = heads
+                .par_iter()
+                .map(|&h| fit_head(&x, &set.labels(h), &set.heads()[h], options))
+                .collect::<Result<Vec<_>>>()?;
+            Ok(assemble(set, &heads, vectorizer, options, fitted))
+        }
+    }
+}
+
+/// The columns of `set` holding `options.labels`, each checked trainable.
+pub(crate) fn head_columns(set: &TrainingSet, options: &TrainOptions) -> Result<Vec<usize>> {
     let heads: Vec<usize> = options
         .labels
         .iter()
@@ -39,28 +60,45 @@ pub fn train(set: &TrainingSet, options: &TrainOptions) -> Result<Model> {
         })
         .collect::<Result<_>>()?;
     set.check_trainable(&heads)?;
-    let texts = set.texts();
-    let vectorizer = TfIdf::fit(&texts, &options.vectorizer, options.gazetteer()?)?;
-    let heads_data: Vec<(String, Vec<&str>)> = heads
-        .iter()
-        .map(|&h| (set.heads()[h].clone(), set.labels(h)))
-        .collect();
-    let fitted: Vec<(Head, HeadFit)> = match options.solver {
-        Solver::Sparse => {
-            let x = sparse_rows(&vectorizer, &texts);
-            heads_data
-                .par_iter()
-                .map(|(name, labels)| fit_head_sparse(&x, labels, name, options))
-                .collect::<Result<_>>()?
-        }
-        Solver::Linfa => {
-            let x = vectorizer.transform_dense(&texts);
-            heads_data
-                .par_iter()
-                .map(|(name, labels)| fit_head(&x, labels, name, options))
-                .collect::<Result<_>>()?
-        }
-    };
+    Ok(heads)
+}
+
+/// Fits the heads at `heads` with the sparse solver on rows `x` (the
+/// vectorised texts of `set`), each from `warm` (one parameter matrix per
+/// head, from a neighbouring fit) or from zeros. Returns the model and each
+/// head's parameters, to warm-start the next fit: `tune` fits many alphas on
+/// the same rows, and a neighbour's optimum is a far better start than zero.
+pub(crate) fn fit_sparse(
+    set: &TrainingSet,
+    heads: &[usize],
+    vectorizer: TfIdf,
+    x: &Csr,
+    options: &TrainOptions,
+    warm: Option<&[Array2<f64>]>,
+) -> Result<(Model, Vec<Array2<f64>>)> {
+    let fitted = heads
+        .par_iter()
+        .enumerate()
+        .map(|(i, &h)| {
+            let init = warm.map(|w| &w[i]);
+            fit_head_sparse(x, &set.labels(h), &set.heads()[h], options, init)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let (fitted, params): (Vec<_>, Vec<_>) = fitted
+        .into_iter()
+        .map(|(head, fit, params)| ((head, fit), params))
+        .unzip();
+    Ok((assemble(set, heads, vectorizer, options, fitted), params))
+}
+
+/// The model and its card from fitted heads.
+fn assemble(
+    set: &TrainingSet,
+    heads: &[usize],
+    vectorizer: TfIdf,
+    options: &TrainOptions,
+    fitted: Vec<(Head, HeadFit)>,
+) -> Model {
     let fits = fitted
         .iter()
         .map(|(head, fit)| (head.name.clone(), fit.clone()))
@@ -80,7 +118,7 @@ pub fn train(set: &TrainingSet, options: &TrainOptions) -> Result<Model> {
         fits,
     };
     let heads = fitted.into_iter().map(|(head, _)| head).collect();
-    Ok(Model::from_parts(vectorizer, heads, card))
+    Model::from_parts(vectorizer, heads, card)
 }
 
 /// The TF-IDF rows of `texts` as a sparse matrix, vectorised in parallel.
@@ -131,7 +169,8 @@ fn fit_head_sparse(
     labels: &[&str],
     name: &str,
     options: &TrainOptions,
-) -> Result<(Head, HeadFit)> {
+    init: Option<&Array2<f64>>,
+) -> Result<(Head, HeadFit, Array2<f64>)> {
     let (classes, targets) = classes_and_targets(labels);
     let k = classes.len();
     let per_class = class_weights(&targets, k, options.balance);
@@ -147,7 +186,7 @@ fn fit_head_sparse(
         .check()
         .map_err(|e| failed(e.to_string()))?;
     let fitted = params
-        .fit_weighted(x, &targets, Some(&row_weights), k, None)
+        .fit_weighted(x, &targets, Some(&row_weights), k, init)
         .map_err(|e| failed(e.to_string()))?;
     let mut weights = vec![0f32; x.ncols() * k];
     for ((feature, class), w) in fitted.weights.indexed_iter() {
@@ -167,7 +206,7 @@ fn fit_head_sparse(
             .zip(per_class)
             .collect::<BTreeMap<_, _>>(),
     };
-    Ok((head, fit))
+    Ok((head, fit, fitted.params()))
 }
 
 /// Rows to train on: every row once, or, with balancing, every class cycled
