@@ -158,7 +158,7 @@ pub fn tune(
         .flat_map(|chain| splits.iter().map(move |split| (chain, split)))
         .collect();
     // Per unit: the chain's combinations with their per-head macro-F1 on one split.
-    let scored: Vec<Vec<(usize, Vec<(String, f64)>)>> = units
+    let scored: Vec<Vec<(usize, HeadScores)>> = units
         .par_iter()
         .map(|&(chain, split)| {
             let options: Vec<&TrainOptions> = chain.iter().map(|&c| &combinations[c]).collect();
@@ -169,7 +169,7 @@ pub fn tune(
             Ok(chain.iter().copied().zip(scores).collect())
         })
         .collect::<Result<_>>()?;
-    let mut per_combination: Vec<Vec<Vec<(String, f64)>>> = vec![Vec::new(); combinations.len()];
+    let mut per_combination: Vec<Vec<HeadScores>> = vec![Vec::new(); combinations.len()];
     for (c, heads) in scored.into_iter().flatten() {
         per_combination[c].push(heads);
     }
@@ -181,6 +181,9 @@ pub fn tune(
     results.sort_by(|a, b| b.score.total_cmp(&a.score));
     Ok(results)
 }
+
+/// Macro-F1 per head on one split.
+type HeadScores = Vec<(String, f64)>;
 
 /// Indices of the combinations grouped by everything but alpha, each group
 /// ordered from the largest alpha (the smoothest fit, quickest from zero)
