@@ -485,7 +485,7 @@ fn invalid_utf8_and_empty_rows_are_located() {
         [
             "2:invalid UTF-8 at byte 14",
             "3:empty text",
-            "4:missing text field `text`"
+            "4:missing text field `text` (the row has title; choose one with --text-field)"
         ]
     );
 }
