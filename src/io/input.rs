@@ -8,6 +8,12 @@
 //! stays bounded whatever the input size, and the lines of a block can be
 //! parsed on several threads ([`Batch::par_records`]).
 //!
+//! Each source's format comes from [`InputOptions::format`], else from its
+//! name, else from its first line (a JSON object means JSON Lines, with a
+//! [`Notice`]). Its first bytes are looked at whatever the format: a PDF,
+//! an archive, an image or another binary file is refused with
+//! [`Error::Unreadable`], which says how to make text of it.
+//!
 //! A row that cannot be used (malformed JSON, missing or empty text, invalid
 //! UTF-8) is reported as an [`Error::Parse`] naming the source and line, and
 //! reading can go on past it; an I/O error ends reading of that source.
