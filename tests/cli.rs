@@ -1722,3 +1722,43 @@ fn small_surprises_are_gone() {
             "label_input.csv:1: header has no column `nosuch` to keep (columns: ",
         ));
 }
+
+#[test]
+fn inspect_shows_words_rather_than_stems() {
+    let out = vektor()
+        .arg("inspect")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    let energy = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("energy:"))
+        .unwrap();
+    assert!(
+        energy.contains("pipeline") && !energy.contains("pipelin,"),
+        "{energy}"
+    );
+    // Without the training file, the stems are shown, and said to be stems.
+    let dir = TempDir::new().unwrap();
+    let training = dir.path().join("gone.jsonl");
+    std::fs::copy(data("tiny.jsonl"), &training).unwrap();
+    let model = dir.path().join("m.json");
+    vektor()
+        .args(["train", "--min-df=1"])
+        .arg(&training)
+        .arg("--out")
+        .arg(&model)
+        .assert()
+        .success();
+    std::fs::remove_file(&training).unwrap();
+    vektor()
+        .arg("inspect")
+        .arg("--model")
+        .arg(&model)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("terms are shown as stems"));
+}
