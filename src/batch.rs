@@ -60,8 +60,19 @@ pub struct BatchOptions {
     pub thresholds: BTreeMap<String, f32>,
     /// After each document, write its confidence-weighted class shares.
     pub rollup: bool,
+    /// Roll up runs of rows of a source with the same value of this field
+    /// (an article id or URL in a crawl) instead of whole sources; implies
+    /// `rollup`. A document's rows must come one after another.
+    pub rollup_by: Option<String>,
     /// What to do with a row that cannot be read.
     pub on_error: OnError,
+}
+
+impl BatchOptions {
+    /// Whether documents are rolled up (`rollup`, or `rollup_by` a field).
+    pub fn rolls_up(&self) -> bool {
+        self.rollup || self.rollup_by.is_some()
+    }
 }
 
 /// How many rows [`label_records`] labelled and skipped.
@@ -94,7 +105,7 @@ pub fn label_records<W: Write + Send>(
     options: &BatchOptions,
     progress: impl FnMut(Progress) + Send,
 ) -> Result<Counts> {
-    if options.rollup && matches!(sink.format(), OutputFormat::Csv | OutputFormat::Tsv) {
+    if options.rolls_up() && matches!(sink.format(), OutputFormat::Csv | OutputFormat::Tsv) {
         return Err(Error::Option(
             "roll-ups need JSON Lines or table output: CSV and TSV rows have one fixed shape"
                 .into(),
@@ -160,19 +171,27 @@ enum Done<'m, 'a> {
     Rendered {
         skipped: bool,
         labels: Option<Labels<'m>>,
+        /// The `rollup_by` field's value (with `rollup_by` only).
+        group: Option<String>,
     },
 }
 
 impl<'m> Done<'m, '_> {
-    fn rendered(row: Row<'m, '_>, keep_labels: bool) -> Self {
+    fn rendered(row: Row<'m, '_>, options: &BatchOptions) -> Self {
+        let group = options
+            .rollup_by
+            .as_deref()
+            .map(|field| group_of(&row, field).to_string());
         match row.outcome {
             Outcome::Labelled(labels, _) => Done::Rendered {
                 skipped: false,
-                labels: keep_labels.then_some(labels),
+                labels: options.rolls_up().then_some(labels),
+                group,
             },
             Outcome::Skipped(_) => Done::Rendered {
                 skipped: true,
                 labels: None,
+                group,
             },
         }
     }
@@ -180,11 +199,21 @@ impl<'m> Done<'m, '_> {
     /// Whether the row was skipped, and its labels if it has them here.
     fn outcome(&self) -> (bool, Option<&Labels<'m>>) {
         match self {
-            Done::Rendered { skipped, labels } => (*skipped, labels.as_ref()),
+            Done::Rendered {
+                skipped, labels, ..
+            } => (*skipped, labels.as_ref()),
             Done::Row(row) => match &row.outcome {
                 Outcome::Labelled(labels, _) => (false, Some(labels)),
                 Outcome::Skipped(_) => (true, None),
             },
+        }
+    }
+
+    /// The row's value of the `rollup_by` field, as JSON text.
+    fn group(&self, field: &str) -> &str {
+        match self {
+            Done::Rendered { group, .. } => group.as_deref().unwrap_or("null"),
+            Done::Row(row) => group_of(row, field),
         }
     }
 }
@@ -205,8 +234,25 @@ struct Engine<'m, 'o, W: Write> {
     workers: Workers<'m, 'o>,
     writer: RowWriter<W>,
     counts: Counts,
-    /// The document being rolled up: its source and its sums so far.
-    rollup: Option<(String, Rollup<'m>)>,
+    /// The document being rolled up: where it is and its sums so far.
+    rollup: Option<(Document, Rollup<'m>)>,
+}
+
+/// A document rolled up: a source, or with `rollup_by` a run of its rows
+/// with one value of the field.
+struct Document {
+    source: String,
+    /// The field's value as JSON text, as read.
+    group: Option<String>,
+}
+
+/// The value of `field` in a row as JSON text, `null` if it has none.
+fn group_of<'r>(row: &'r Row, field: &str) -> &'r str {
+    row.input
+        .fields
+        .iter()
+        .find(|(k, _)| k == field)
+        .map_or("null", |(_, v)| v.get())
 }
 
 impl<'m> Workers<'m, '_> {
@@ -229,7 +275,7 @@ impl<'m> Workers<'m, '_> {
                             Ok(row) if self.render => {
                                 render_jsonl(&row, &mut piece.rendered);
                                 piece.ends.push(piece.rendered.len());
-                                Ok(Done::rendered(row, self.options.rollup))
+                                Ok(Done::rendered(row, self.options))
                             }
                             Ok(row) => Ok(Done::Row(row)),
                             Err(e) => {
@@ -293,10 +339,8 @@ impl<'m, 'o, W: Write + Send> Engine<'m, 'o, W> {
             });
             records.recycle(batch);
         }
-        if let Some((source, doc)) = self.rollup.take() {
-            self.writer
-                .write_rollup(&source, &doc)
-                .map_err(Error::Output)?;
+        if let Some((document, doc)) = self.rollup.take() {
+            self.write_rollup(&document, &doc)?;
         }
         self.writer.finish().map_err(Error::Output)?;
         Ok(self.counts)
@@ -326,28 +370,37 @@ impl<'m, 'o, W: Write + Send> Engine<'m, 'o, W> {
             } else {
                 self.counts.labelled += 1;
             }
-            if let (true, Some(labels)) = (self.workers.options.rollup, labels) {
-                let same_doc =
-                    matches!(&self.rollup, Some((doc_source, _)) if doc_source == source);
+            if let (true, Some(labels)) = (self.workers.options.rolls_up(), labels) {
+                let group = self
+                    .workers
+                    .options
+                    .rollup_by
+                    .as_deref()
+                    .map(|field| done.group(field));
+                let same_doc = matches!(&self.rollup, Some((document, _))
+                    if document.source == source && document.group.as_deref() == group);
                 if !same_doc {
-                    if let Some((doc_source, doc)) = self.rollup.take() {
+                    let group = group.map(str::to_string);
+                    if let Some((document, doc)) = self.rollup.take() {
                         if self.workers.render {
                             let row_start = if i == 0 { 0 } else { piece.ends[i - 1] };
                             self.write_rendered(&piece.rendered[unwritten..row_start])?;
                             unwritten = row_start;
                         }
-                        self.writer
-                            .write_rollup(&doc_source, &doc)
-                            .map_err(Error::Output)?;
+                        self.write_rollup(&document, &doc)?;
                     }
-                    self.rollup = Some((source.to_string(), Rollup::default()));
+                    let document = Document {
+                        source: source.to_string(),
+                        group,
+                    };
+                    self.rollup = Some((document, Rollup::default()));
                 }
                 if let Some((_, doc)) = &mut self.rollup {
                     doc.add(labels);
                 }
             }
             if let Done::Row(row) = &done {
-                self.writer.write(row).map_err(Error::Output)?;
+                self.writer.write(row)?;
             }
         }
         if self.workers.render {
@@ -355,6 +408,17 @@ impl<'m, 'o, W: Write + Send> Engine<'m, 'o, W> {
         }
         self.workers.buffers.give(piece.rendered);
         Ok(())
+    }
+
+    fn write_rollup(&mut self, document: &Document, doc: &Rollup) -> Result<()> {
+        let written = match (&document.group, &self.workers.options.rollup_by) {
+            (Some(value), Some(field)) => {
+                self.writer
+                    .write_rollup_by(&document.source, field, value, doc)
+            }
+            _ => self.writer.write_rollup(&document.source, doc),
+        };
+        written.map_err(Error::Output)
     }
 
     fn write_rendered(&mut self, rendered: &[u8]) -> Result<()> {

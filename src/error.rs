@@ -40,6 +40,49 @@ pub enum Error {
         expected: &'static str,
     },
 
+    /// An input is not text (a PDF, an archive, an image …).
+    #[error(
+        "{path}: {what}, which vektor cannot read (it reads text, JSON Lines, CSV and TSV); {fix}"
+    )]
+    Unreadable {
+        /// The file involved (`-` for standard input).
+        path: PathBuf,
+        /// What the file is, as its first bytes tell.
+        what: &'static str,
+        /// How to make text of it.
+        fix: String,
+    },
+
+    /// A URL was given where a file was expected.
+    #[error("{url}: URLs are not fetched; pipe them: `curl -sL '{url}' | vektor label -`")]
+    Url {
+        /// The URL given.
+        url: String,
+    },
+
+    /// A directory holds no file to label.
+    #[error("{path}: no files to label ({expected}, searched recursively); {holds}")]
+    NothingToLabel {
+        /// The directory.
+        path: PathBuf,
+        /// The extensions looked for.
+        expected: &'static str,
+        /// What it holds instead, in words.
+        holds: String,
+    },
+
+    /// A labelled row does not fit the columns of delimited output, fixed
+    /// when the header was written.
+    #[error("{path}:{line}: {message}")]
+    Unwritable {
+        /// The input the row came from.
+        path: PathBuf,
+        /// Its 1-based line.
+        line: u64,
+        /// What does not fit, and what to do.
+        message: String,
+    },
+
     /// Labelled records could not be written to their sink.
     #[error("cannot write the output: {0}")]
     Output(std::io::Error),

@@ -485,7 +485,7 @@ fn invalid_utf8_and_empty_rows_are_located() {
         [
             "2:invalid UTF-8 at byte 14",
             "3:empty text",
-            "4:missing text field `text`"
+            "4:missing text field `text` (the row has title; choose one with --text-field)"
         ]
     );
 }
@@ -1067,4 +1067,698 @@ fn byte_order_mark_is_ignored() {
         .arg(dir.path().join("m.json"))
         .assert()
         .success();
+}
+
+// ---- The first hour (issue 15): what a new user trips over. ----
+
+/// `vektor label ARGS --model MODEL` on `stdin`; the finished command.
+fn label_stdin(model: &Path, args: &[&str], stdin: &str) -> assert_cmd::assert::Assert {
+    vektor()
+        .arg("label")
+        .args(args)
+        .arg("--model")
+        .arg(model)
+        .write_stdin(stdin)
+        .assert()
+}
+
+fn partial_files(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".partial"))
+        .collect()
+}
+
+#[test]
+fn one_ctrl_d_ends_input_typed_at_a_terminal() {
+    let (_dir, model) = tiny_model();
+    // `script` runs vektor on a pseudo-terminal; the terminal turns the
+    // Ctrl-D (\x04) after the two lines into one end of input. Standard
+    // input stays open, so nothing but that one Ctrl-D can end the run.
+    let command = format!(
+        "'{}' label -f table --model '{}'",
+        assert_cmd::cargo::cargo_bin("vektor").display(),
+        model.display()
+    );
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_remove("VEKTOR_MODEL")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("`script` (util-linux) runs");
+    let mut stdin = child.stdin.take().unwrap();
+    use std::io::Write;
+    stdin
+        .write_all(b"Gazprom signed a new gas deal with Kazakhstan.\nBy Aigerim Sadykova, Almaty\n")
+        .unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    stdin.write_all(b"\x04").unwrap();
+    stdin.flush().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    drop(stdin);
+    let output = child.wait_with_output().unwrap();
+    let shown = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "one Ctrl-D must end the input ({status:?}): {shown}"
+    );
+    assert!(
+        shown.contains("energy") && shown.contains("other"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn piped_json_lines_are_read_as_json_lines() {
+    let (_dir, model) = tiny_model();
+    let input = "{\"id\":1,\"text\":\"Gazprom signed a new gas deal with Kazakhstan.\"}\n{\"id\":2,\"text\":\"By Aigerim Sadykova, Almaty\"}\n";
+    let out = label_stdin(&model, &[], input)
+        .success()
+        .stderr(predicate::str::contains(
+            "-: the first line is a JSON object, so it is read as JSON Lines",
+        ))
+        .get_output()
+        .stdout
+        .clone();
+    let rows = json_lines(&out);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["id"], 1);
+    assert_eq!(
+        rows[0]["text"],
+        "Gazprom signed a new gas deal with Kazakhstan."
+    );
+    assert_eq!(rows[0]["theme"], "energy");
+    // Asked for text, it is text; and plain text is never taken for JSON.
+    let out = label_stdin(&model, &["--input-format=text"], input)
+        .success()
+        .stderr(predicate::str::contains("JSON object").not())
+        .get_output()
+        .stdout
+        .clone();
+    assert!(json_lines(&out)[0]["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("{\"id\":1"));
+    label_stdin(&model, &[], "Gazprom signed a gas deal.\n{not json}\n")
+        .success()
+        .stderr(predicate::str::contains("JSON object").not());
+}
+
+#[test]
+fn files_that_are_not_text_are_refused_with_the_fix() {
+    let (dir, model) = tiny_model();
+    let cases: [(&str, &[u8], &str); 5] = [
+        (
+            "article.pdf",
+            b"%PDF-1.4\n%\xe2\xe3\n1 0 obj\n",
+            "a PDF document, which vektor cannot read",
+        ),
+        (
+            "report.docx",
+            b"PK\x03\x04\x14\x00\x06\x00\x08\x00",
+            "a ZIP archive (DOCX",
+        ),
+        (
+            "crawl.jsonl.gz",
+            b"\x1f\x8b\x08\x00\x00\x00",
+            "gzip-compressed",
+        ),
+        ("notes.txt", b"\xff\xfeh\x00i\x00\n\x00", "UTF-16 text"),
+        ("blob", b"abc\x00\x01\x02\n", "a binary file"),
+    ];
+    for (name, bytes, message) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        vektor()
+            .arg("label")
+            .arg("--model")
+            .arg(&model)
+            .arg(&path)
+            .assert()
+            .code(2)
+            .stdout(predicate::str::is_empty())
+            .stderr(predicate::str::contains(format!("{name}: {message}")));
+    }
+    vektor()
+        .arg("label")
+        .arg("--model")
+        .arg(&model)
+        .arg(dir.path().join("article.pdf"))
+        .assert()
+        .stderr(predicate::str::contains(
+            "convert it to text first, e.g. `pdftotext",
+        ));
+    label_stdin(&model, &[], "%PDF-1.7\n")
+        .code(2)
+        .stderr(predicate::str::contains("-: a PDF document"));
+    vektor()
+        .args(["label", "https://example.org/news/1", "--model"])
+        .arg(&model)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "https://example.org/news/1: URLs are not fetched; pipe them: `curl -sL 'https://example.org/news/1' | vektor label -`",
+        ));
+}
+
+/// Starts `vektor label big.jsonl -o out.jsonl`, sends `signal` once the
+/// temporary file is there, and returns the exit code.
+fn interrupt_a_run(signal: &str) -> (TempDir, Option<i32>) {
+    let (dir, model) = tiny_model();
+    let input = dir.path().join("big.jsonl");
+    let line =
+        "{\"id\":1,\"text\":\"Gazprom signed a new gas deal with Kazakhstan on oil and wheat.\"}\n";
+    std::fs::write(&input, line.repeat(400_000)).unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("vektor"))
+        .args(["label", "--threads=1", "-q", "--model"])
+        .arg(&model)
+        .arg(&input)
+        .arg("-o")
+        .arg(dir.path().join("out.jsonl"))
+        .env_remove("VEKTOR_MODEL")
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while partial_files(dir.path()).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no temporary file appeared"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended too soon"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the run ended too soon"
+    );
+    let killed = std::process::Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    (dir, status.code())
+}
+
+#[test]
+fn an_interrupted_run_leaves_no_temporary_file() {
+    for (signal, code) in [("-INT", 130), ("-TERM", 143)] {
+        let (dir, status) = interrupt_a_run(signal);
+        assert_eq!(status, Some(code), "{signal}");
+        assert_eq!(partial_files(dir.path()), Vec::<String>::new(), "{signal}");
+        assert!(!dir.path().join("out.jsonl").exists(), "{signal}");
+    }
+}
+
+#[test]
+fn delimited_output_never_drops_a_field() {
+    let (dir, model) = tiny_model();
+    let input = dir.path().join("crawl.jsonl");
+    std::fs::write(
+        &input,
+        "{\"id\":1,\"text\":\"Oil prices fell.\"}\n{\"id\":2,\"text\":\"Wheat exports rose.\",\"lang\":\"en\"}\n",
+    )
+    .unwrap();
+    for format in ["csv", "tsv"] {
+        vektor()
+            .args(["label", "-f", format, "--model"])
+            .arg(&model)
+            .arg(&input)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(
+                "crawl.jsonl:2: field `lang` has no column: CSV/TSV columns are fixed by the first row, which had id; name every field with --keep-fields, or write JSON Lines (-f jsonl)",
+            ));
+    }
+    let out = label_stdout(&model, &["-f", "csv", "--keep-fields=id,lang"], &input, 0);
+    let out = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("source,paragraph,line,id,lang,text,"),
+        "{out}"
+    );
+    assert!(lines[1].contains(",1,,Oil prices fell.,"), "{out}");
+    assert!(lines[2].contains(",2,en,Wheat exports rose.,"), "{out}");
+    // --explain gets one column per head, not silence.
+    let out = label_stdout(
+        &model,
+        &["-f", "csv", "--explain=2"],
+        &data("label_input.jsonl"),
+        0,
+    );
+    let out = String::from_utf8(out).unwrap();
+    let mut reader = csv::Reader::from_reader(out.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let at = header
+        .iter()
+        .position(|h| h == "theme_explain")
+        .expect("theme_explain column");
+    assert!(header.iter().any(|h| h == "stance_explain"), "{header:?}");
+    let first = reader.records().next().unwrap().unwrap();
+    assert!(
+        first[at].contains(" (+") || first[at].contains(" (-"),
+        "{first:?}"
+    );
+}
+
+#[test]
+fn output_format_follows_the_output_extension() {
+    let (dir, model) = tiny_model();
+    for (name, first) in [
+        ("out.csv", "source,"),
+        ("out.tsv", "source\t"),
+        ("out.jsonl", "{"),
+    ] {
+        let out = dir.path().join(name);
+        vektor()
+            .arg("label")
+            .arg("--model")
+            .arg(&model)
+            .arg(data("label_input.jsonl"))
+            .arg("-o")
+            .arg(&out)
+            .assert()
+            .success();
+        let written = std::fs::read_to_string(&out).unwrap();
+        assert!(written.starts_with(first), "{name}: {written}");
+    }
+    let out = dir.path().join("forced.csv");
+    vektor()
+        .args(["label", "-f", "jsonl", "--model"])
+        .arg(&model)
+        .arg(data("label_input.jsonl"))
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success();
+    assert!(
+        std::fs::read_to_string(&out).unwrap().starts_with('{'),
+        "-f wins"
+    );
+}
+
+#[test]
+fn directories_are_walked_by_extension() {
+    let (dir, model) = tiny_model();
+    let crawl = dir.path().join("crawl");
+    std::fs::create_dir_all(crawl.join("day2")).unwrap();
+    std::fs::write(
+        crawl.join("a.jsonl"),
+        "{\"id\":\"j1\",\"text\":\"Oil prices fell.\"}\n",
+    )
+    .unwrap();
+    std::fs::write(crawl.join("b.csv"), "id,text\nc1,Wheat exports rose.\n").unwrap();
+    std::fs::write(crawl.join("day2/c.tsv"), "id\ttext\nt1\tGas deal signed.\n").unwrap();
+    std::fs::write(crawl.join("day2/d.txt"), "By Aigerim Sadykova\n").unwrap();
+    std::fs::write(crawl.join("e.pdf"), "%PDF-1.4\n").unwrap();
+    let rows = json_lines(&label_stdout(&model, &[], &crawl, 0));
+    let seen: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            let file = r["source"]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_string();
+            format!(
+                "{file} {}",
+                r.get("id").map_or("-".into(), |id| id.to_string())
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        ["a.jsonl \"j1\"", "b.csv \"c1\"", "c.tsv \"t1\"", "d.txt -"]
+    );
+    let nothing = dir.path().join("nothing");
+    std::fs::create_dir_all(&nothing).unwrap();
+    std::fs::write(nothing.join("article.pdf"), "%PDF-1.4\n").unwrap();
+    std::fs::write(nothing.join("notes.md"), "# notes\n").unwrap();
+    let out = dir.path().join("out.jsonl");
+    vektor()
+        .arg("label")
+        .arg("--model")
+        .arg(&model)
+        .arg(&nothing)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "nothing: no files to label (*.txt, *.jsonl, *.ndjson, *.csv, *.tsv, searched recursively); it holds 2 other files: article.pdf, notes.md",
+        ));
+    assert!(!out.exists(), "no empty output file");
+}
+
+#[test]
+fn train_defaults_are_the_shipped_options() {
+    let (dir, _model) = tiny_model();
+    let model = dir.path().join("defaults.json");
+    // Positional, as `label` takes its files; no option flags at all.
+    vektor()
+        .arg("train")
+        .arg(data("tiny.jsonl"))
+        .arg("--out")
+        .arg(&model)
+        .assert()
+        .success();
+    let options_of = |model: Option<&Path>| -> Vec<String> {
+        let mut inspect = vektor();
+        inspect.arg("inspect");
+        if let Some(model) = model {
+            inspect.arg("--model").arg(model);
+        }
+        let out = inspect.assert().success().get_output().stdout.clone();
+        let out = String::from_utf8(out).unwrap();
+        let line = out
+            .lines()
+            .find_map(|l| l.strip_prefix("reproduce: "))
+            .unwrap()
+            .to_string();
+        line.split(' ')
+            .filter(|a| {
+                a.starts_with("--")
+                    && !["--data=", "--out=", "--dev="]
+                        .iter()
+                        .any(|p| a.starts_with(p))
+            })
+            .map(String::from)
+            .collect()
+    };
+    let shipped = options_of(None);
+    assert!(shipped.contains(&"--alpha=0.3".to_string()), "{shipped:?}");
+    assert_eq!(options_of(Some(&model)), shipped);
+}
+
+#[test]
+fn a_wrong_text_field_lists_the_fields_present() {
+    let (_dir, model) = tiny_model();
+    vektor()
+        .args(["label", "--text-field=body", "--model"])
+        .arg(&model)
+        .arg(data("label_input.jsonl"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "label_input.jsonl:1: missing text field `body` (the row has id, url, text; choose one with --text-field)",
+        ));
+    vektor()
+        .args(["label", "--text-field=body", "--model"])
+        .arg(&model)
+        .arg(data("label_input.csv"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "header has no text column `body` (columns: ",
+        ));
+}
+
+#[test]
+fn rollup_by_a_field_rolls_up_each_article() {
+    let (dir, model) = tiny_model();
+    let input = dir.path().join("crawl.jsonl");
+    std::fs::write(
+        &input,
+        concat!(
+            "{\"url\":\"u1\",\"text\":\"Oil prices fell.\"}\n",
+            "{\"url\":\"u1\",\"text\":\"Gas exports rose.\"}\n",
+            "{\"url\":\"u2\",\"text\":\"By Aigerim Sadykova\"}\n",
+        ),
+    )
+    .unwrap();
+    let rows = json_lines(&label_stdout(
+        &model,
+        &["--rollup-by=url", "--threads=2"],
+        &input,
+        0,
+    ));
+    let kinds: Vec<String> = rows
+        .iter()
+        .map(|r| match r.get("rollup") {
+            Some(_) => format!("rollup {} {}", r["url"], r["paragraphs"]),
+            None => format!("row {}", r["url"]),
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "row \"u1\"",
+            "row \"u1\"",
+            "rollup \"u1\" 2",
+            "row \"u2\"",
+            "rollup \"u2\" 1"
+        ]
+    );
+    let table = String::from_utf8(label_stdout(
+        &model,
+        &["--rollup-by=url", "-f", "table"],
+        &input,
+        0,
+    ))
+    .unwrap();
+    assert!(
+        table.contains("crawl.jsonl url=u1: 2 paragraphs"),
+        "{table}"
+    );
+    vektor()
+        .args(["label", "--rollup-by=url", "--keep-fields=id", "--model"])
+        .arg(&model)
+        .arg(&input)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--rollup-by url needs `url` among --keep-fields",
+        ));
+}
+
+#[test]
+fn table_has_a_header_and_names_each_source() {
+    let (dir, model) = tiny_model();
+    let a = dir.path().join("a.txt");
+    let b = dir.path().join("b.txt");
+    std::fs::write(&a, "Oil prices fell.\nGas exports rose.\n").unwrap();
+    std::fs::write(&b, "By Aigerim Sadykova\n").unwrap();
+    let out = vektor()
+        .args(["label", "-f", "table", "--model"])
+        .arg(&model)
+        .arg(&a)
+        .arg(&b)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    let header = format!("{:>5}  {:<16}  {:<16}  text", "#", "theme", "stance");
+    assert_eq!(lines[0], a.display().to_string());
+    assert_eq!(lines[1], header);
+    assert!(lines[2].starts_with("    1  "), "{out}");
+    assert!(lines[3].starts_with("    2  "), "{out}");
+    assert_eq!(lines[4], "");
+    assert_eq!(lines[5], b.display().to_string());
+    assert_eq!(lines[6], header);
+    assert!(lines[7].starts_with("    1  other"), "{out}");
+}
+
+#[test]
+fn eval_warns_on_training_rows_and_unknown_classes() {
+    let (dir, model) = tiny_model();
+    eval_of(&model, "tiny.jsonl")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "tiny.jsonl is the file this model was trained on (same SHA-256)",
+        ));
+    let file = dir.path().join("new_class.jsonl");
+    std::fs::write(&file, "{\"text\": \"Troops crossed the border\", \"theme\": \"security\", \"stance\": \"neutral\"}\n{\"text\": \"Oil output rose\", \"theme\": \"energy\", \"stance\": \"neutral\"}\n").unwrap();
+    vektor()
+        .arg("eval")
+        .arg("--model")
+        .arg(&model)
+        .arg("--data")
+        .arg(&file)
+        .assert()
+        .success()
+        .stderr(
+            predicate::str::contains(
+                "warning: head theme: 1 row with a gold label the model does not know (security); left out of the scores",
+            )
+            .and(predicate::str::contains("trained on").not()),
+        );
+}
+
+#[test]
+fn help_lists_the_formats_and_readme_the_options() {
+    vektor()
+        .args(["label", "--help"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("[possible values: text, jsonl, csv, tsv]").and(
+                predicate::str::contains("[possible values: jsonl, csv, tsv, table]"),
+            ),
+        );
+    vektor()
+        .args(["eval", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("-f, --format"));
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let labelling =
+        &readme[readme.find("## Labelling").unwrap()..readme.find("## Library").unwrap()];
+    let help = vektor()
+        .args(["label", "--help"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let help = String::from_utf8(help).unwrap();
+    for flag in help.split_whitespace().filter(|w| w.starts_with("--")) {
+        let flag = flag.trim_end_matches(',').split('=').next().unwrap();
+        if flag == "--help" {
+            continue;
+        }
+        assert!(
+            labelling.contains(flag),
+            "README's labelling section lacks {flag}"
+        );
+    }
+    assert!(labelling.contains("`-q`") && labelling.contains("progress bar"));
+}
+
+#[test]
+fn the_summary_gives_time_rate_and_destination() {
+    let (dir, model) = tiny_model();
+    vektor()
+        .arg("label")
+        .arg("--model")
+        .arg(&model)
+        .arg(data("label_input.jsonl"))
+        .assert()
+        .success()
+        .stderr(
+            predicate::str::is_match(
+                r"labelled 2 paragraphs in [0-9.]+ s \([0-9]+ paragraphs/s\) → stdout",
+            )
+            .unwrap(),
+        );
+    let out = dir.path().join("out.jsonl");
+    vektor()
+        .arg("label")
+        .arg("--model")
+        .arg(&model)
+        .arg(data("label_input.jsonl"))
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!("→ {}", out.display())));
+    vektor()
+        .args(["label", "-q", "--model"])
+        .arg(&model)
+        .arg(data("label_input.jsonl"))
+        .assert()
+        .success()
+        .stderr(predicate::str::is_empty());
+}
+
+#[test]
+fn small_surprises_are_gone() {
+    let (_dir, model) = tiny_model();
+    vektor()
+        .args([
+            "label",
+            "--min-confidence",
+            "stance=0.6, theme=0.5",
+            "--model",
+        ])
+        .arg(&model)
+        .arg(data("label_input.jsonl"))
+        .assert()
+        .success();
+    vektor()
+        .args(["label", "--keep-fields=id,nosuch", "--model"])
+        .arg(&model)
+        .arg(data("label_input.jsonl"))
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "label_input.jsonl: the first row has no field `nosuch` to keep (it has id, url, text)",
+        ));
+    vektor()
+        .args([
+            "label",
+            "--text-column=headline",
+            "--keep-fields=id,nosuch",
+            "--model",
+        ])
+        .arg(&model)
+        .arg(data("label_input.csv"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "label_input.csv:1: header has no column `nosuch` to keep (columns: ",
+        ));
+}
+
+#[test]
+fn inspect_shows_words_rather_than_stems() {
+    let out = vektor()
+        .arg("inspect")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    let energy = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("energy:"))
+        .unwrap();
+    assert!(
+        energy.contains("pipeline") && !energy.contains("pipelin,"),
+        "{energy}"
+    );
+    // Without the training file, the stems are shown, and said to be stems.
+    let dir = TempDir::new().unwrap();
+    let training = dir.path().join("gone.jsonl");
+    std::fs::copy(data("tiny.jsonl"), &training).unwrap();
+    let model = dir.path().join("m.json");
+    vektor()
+        .args(["train", "--min-df=1"])
+        .arg(&training)
+        .arg("--out")
+        .arg(&model)
+        .assert()
+        .success();
+    std::fs::remove_file(&training).unwrap();
+    vektor()
+        .arg("inspect")
+        .arg("--model")
+        .arg(&model)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("terms are shown as stems"));
 }

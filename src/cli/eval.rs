@@ -42,6 +42,7 @@ pub fn run(cmd: EvalCmd) -> Result<u8> {
     // on the heads they have, and the rest are named as not evaluated.
     let set = vektor::TrainingSet::load_present(&cmd.data, &heads)?;
     let skipped = vektor::eval::unevaluated_heads(&model, &set);
+    warn_about_misleading_scores(&model, &set);
     let thresholds = thresholds_for(&model, &cmd.min_confidence)?;
     let reports = vektor::eval::evaluate(&model, &set, &thresholds)?;
     let mistakes = match cmd.errors {
@@ -76,4 +77,39 @@ pub fn run(cmd: EvalCmd) -> Result<u8> {
         }
     }
     Ok(0)
+}
+
+/// Warns on stderr when the scores would mislead: the data is the model's
+/// own training file, or some gold labels are classes the model lacks
+/// (those rows are left out of the scores).
+fn warn_about_misleading_scores(model: &vektor::Model, set: &vektor::TrainingSet) {
+    if set.sha256() == model.card().training_sha256 {
+        eprintln!(
+            "vektor: warning: {} is the file this model was trained on (same SHA-256); \
+             the scores show how well it fits its own training rows, not how it labels new text",
+            set.source()
+        );
+    }
+    for (h, name) in set.heads().iter().enumerate() {
+        let Some(head) = model.heads().iter().find(|head| head.name == *name) else {
+            continue;
+        };
+        let mut unknown: Vec<&str> = set
+            .labels(h)
+            .into_iter()
+            .filter(|label| !head.classes.iter().any(|c| c == label))
+            .collect();
+        if unknown.is_empty() {
+            continue;
+        }
+        let rows = unknown.len();
+        unknown.sort_unstable();
+        unknown.dedup();
+        eprintln!(
+            "vektor: warning: head {name}: {rows} row{} with a gold label the model does not know ({}); \
+             left out of the scores",
+            if rows == 1 { "" } else { "s" },
+            unknown.join(", ")
+        );
+    }
 }

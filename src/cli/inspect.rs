@@ -54,6 +54,14 @@ pub fn run(cmd: InspectCmd) -> Result<u8> {
         )?,
     }
     let terms = model.vectorizer().terms();
+    let words = ExampleWords::from_training_file(&model);
+    if words.is_none() {
+        writeln!(
+            out,
+            "(terms are shown as stems: the training file {} is not here to find their words in)",
+            card.training_file
+        )?;
+    }
     for head in model.heads() {
         writeln!(out, "\n== {} ==", head.name)?;
         for (c, class) in head.classes.iter().enumerate() {
@@ -61,13 +69,60 @@ pub fn run(cmd: InspectCmd) -> Result<u8> {
                 .map(|f| (f, head.feature_weights(f)[c]))
                 .collect();
             ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            let top: Vec<&str> = ranked
+            let top: Vec<String> = ranked
                 .iter()
                 .take(cmd.top)
-                .map(|&(f, _)| terms[f].as_str())
+                .map(|&(f, _)| match &words {
+                    Some(words) => words.show(&terms[f]),
+                    None => terms[f].clone(),
+                })
                 .collect();
             writeln!(out, "{class:>11}: {}", top.join(", "))?;
         }
     }
     Ok(0)
+}
+
+/// The word most often written for each stem in the training file, so that
+/// `agre` shows as `agreement`: terms are stems, which read badly.
+struct ExampleWords(std::collections::HashMap<String, String>);
+
+impl ExampleWords {
+    /// Reads the training file named in the card, if it is still there.
+    fn from_training_file(model: &vektor::Model) -> Option<ExampleWords> {
+        let text = std::fs::read_to_string(&model.card().training_file).ok()?;
+        let options = model.vectorizer().options();
+        let analyzer = vektor::text::Analyzer::new(options.stem, options.stop_words);
+        let mut counts: std::collections::HashMap<String, std::collections::HashMap<String, u32>> =
+            Default::default();
+        let mut lower = String::new();
+        for range in vektor::text::words(&text) {
+            vektor::text::lowercase_into(&text[range], &mut lower);
+            if let Some(stem) = analyzer.term(&lower) {
+                *counts
+                    .entry(stem.into_owned())
+                    .or_default()
+                    .entry(lower.clone())
+                    .or_default() += 1;
+            }
+        }
+        let best = counts
+            .into_iter()
+            .filter_map(|(stem, words)| {
+                let (word, _) = words
+                    .into_iter()
+                    .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))?;
+                Some((stem, word))
+            })
+            .collect();
+        Some(ExampleWords(best))
+    }
+
+    /// A term (`oil pipelin`, `@russia`) with each stem as its usual word.
+    fn show(&self, term: &str) -> String {
+        term.split(' ')
+            .map(|stem| self.0.get(stem).map_or(stem, String::as_str))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 }

@@ -3,7 +3,8 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use vektor::batch::{label_records, BatchOptions, Counts, OnError as OnBadRow, Progress};
@@ -32,25 +33,27 @@ enum OnError {
 
 #[derive(Debug, Args)]
 pub struct LabelCmd {
-    /// Files or directories (*.txt, recursively) to label; `-` or nothing for stdin.
+    /// Files or directories to label; `-` or nothing for stdin. Directories
+    /// are searched recursively for *.txt, *.jsonl, *.ndjson, *.csv and *.tsv.
     inputs: Vec<PathBuf>,
     #[command(flatten)]
     model: ModelArg,
     /// How plain text is cut into paragraphs.
     #[arg(long, value_enum, default_value = "line")]
     paragraphs: Paragraphs,
-    /// Input format [default: from each file's extension; text for stdin].
-    #[arg(long, value_parser = clap::value_parser!(InputFormat))]
+    /// Input format [default: from each file's extension; otherwise JSON Lines
+    /// if the first line is a JSON object, else text].
+    #[arg(long, value_parser = input_formats())]
     input_format: Option<InputFormat>,
     /// Field (JSON Lines) or column (CSV/TSV) holding the text.
     #[arg(long, alias = "text-column", default_value = "text")]
     text_field: String,
     /// Input fields to pass through [default: all].
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = trimmed)]
     keep_fields: Option<Vec<String>>,
-    /// Output format.
-    #[arg(long, short = 'f', default_value = "jsonl", value_parser = clap::value_parser!(OutputFormat))]
-    format: OutputFormat,
+    /// Output format [default: from the -o file's extension, else jsonl].
+    #[arg(long, short = 'f', value_parser = output_formats())]
+    format: Option<OutputFormat>,
     /// Write to this file (atomically) instead of stdout.
     #[arg(long, short = 'o')]
     output: Option<PathBuf>,
@@ -63,24 +66,66 @@ pub struct LabelCmd {
     /// Label `uncertain` below this confidence, per head: `stance=0.6,theme=0.5`.
     #[arg(long, value_delimiter = ',', value_parser = parse_threshold)]
     min_confidence: Vec<(String, f32)>,
-    /// Add one record per document with its confidence-weighted class shares.
+    /// Add one record per document (per input file) with its confidence-weighted class shares.
     #[arg(long)]
     rollup: bool,
+    /// Roll up per value of FIELD (e.g. `url`, `article_id`) instead of per
+    /// file; a document's rows must come one after another.
+    #[arg(long, value_name = "FIELD")]
+    rollup_by: Option<String>,
     /// What to do with a row that cannot be read.
     #[arg(long, value_enum, default_value = "stop")]
     on_error: OnError,
-    /// No progress or summary on stderr.
+    /// No progress bar or end-of-run summary on stderr.
     #[arg(long, short = 'q')]
     quiet: bool,
 }
 
+/// `--input-format` values, listed in `--help`.
+fn input_formats() -> impl clap::builder::TypedValueParser<Value = InputFormat> {
+    let values = [
+        PossibleValue::new("text").alias("txt"),
+        PossibleValue::new("jsonl").alias("ndjson"),
+        PossibleValue::new("csv"),
+        PossibleValue::new("tsv"),
+    ];
+    PossibleValuesParser::new(values).map(|s| {
+        s.parse::<InputFormat>()
+            .expect("every listed value is an input format")
+    })
+}
+
+/// `-f` values, listed in `--help`.
+fn output_formats() -> impl clap::builder::TypedValueParser<Value = OutputFormat> {
+    let values = [
+        PossibleValue::new("jsonl").alias("ndjson"),
+        PossibleValue::new("csv"),
+        PossibleValue::new("tsv"),
+        PossibleValue::new("table"),
+    ];
+    PossibleValuesParser::new(values).map(|s| {
+        s.parse::<OutputFormat>()
+            .expect("every listed value is an output format")
+    })
+}
+
+fn trimmed(s: &str) -> std::result::Result<String, String> {
+    Ok(s.trim().to_string())
+}
+
 pub fn run(cmd: LabelCmd) -> Result<u8> {
     let model = cmd.model.load()?;
+    if let (Some(field), Some(keep)) = (&cmd.rollup_by, &cmd.keep_fields) {
+        if !keep.contains(field) {
+            bail!("--rollup-by {field} needs `{field}` among --keep-fields");
+        }
+    }
     let options = BatchOptions {
         threads: cmd.threads.unwrap_or(0),
         explain: cmd.explain,
         thresholds: thresholds_for(&model, &cmd.min_confidence)?,
         rollup: cmd.rollup,
+        rollup_by: cmd.rollup_by.clone(),
         on_error: match cmd.on_error {
             OnError::Stop => OnBadRow::Stop,
             OnError::Skip => OnBadRow::Skip,
@@ -100,6 +145,18 @@ pub fn run(cmd: LabelCmd) -> Result<u8> {
         text_field: cmd.text_field.clone(),
         keep_fields: cmd.keep_fields.clone(),
     };
+    let format = cmd
+        .format
+        .or_else(|| cmd.output.as_deref().and_then(OutputFormat::from_path))
+        .unwrap_or(OutputFormat::Jsonl);
+    // Fields to keep get a CSV/TSV column even when the first row lacks them.
+    let expected: Vec<String> = cmd
+        .keep_fields
+        .iter()
+        .flatten()
+        .filter(|f| **f != cmd.text_field)
+        .cloned()
+        .collect();
     let bar = progress_bar(&inputs, cmd.quiet);
     let started = std::time::Instant::now();
     let progress = |p: Progress| {
@@ -113,39 +170,48 @@ pub fn run(cmd: LabelCmd) -> Result<u8> {
             ));
         }
     };
-    let records = Records::open(inputs, &input);
+    let notice_bar = bar.clone();
+    let records = Records::open(inputs, &input).on_notice(move |notice| {
+        notice_bar.suspend(|| eprintln!("vektor: note: {notice}"));
+    });
     let counts = match &cmd.output {
         Some(path) => {
             let mut file = AtomicFile::create(path)?;
-            let sink = RowWriter::new(&mut file, cmd.format);
+            let sink = RowWriter::new(&mut file, format).expect_fields(&expected);
             let counts = label_records(&model, records, sink, &options, progress)?;
             file.commit()?;
             counts
         }
         None => {
             let out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
-            let sink = RowWriter::new(out, cmd.format);
+            let sink = RowWriter::new(out, format).expect_fields(&expected);
             label_records(&model, records, sink, &options, progress)?
         }
     };
     bar.finish_and_clear();
-    report(&cmd, counts);
+    report(&cmd, counts, started.elapsed());
     Ok(if counts.skipped > 0 { 1 } else { 0 })
 }
 
-/// The end-of-run line on stderr.
-fn report(cmd: &LabelCmd, counts: Counts) {
+/// The end-of-run line on stderr: counts, time, rate and where the output went.
+fn report(cmd: &LabelCmd, counts: Counts, elapsed: std::time::Duration) {
     if cmd.quiet {
         return;
     }
-    if counts.skipped > 0 {
-        eprintln!(
-            "vektor: labelled {} paragraphs, skipped {} bad rows",
-            counts.labelled, counts.skipped
-        );
-    } else if cmd.output.is_some() {
-        eprintln!("vektor: labelled {} paragraphs", counts.labelled);
-    }
+    let seconds = elapsed.as_secs_f64();
+    let skipped = match counts.skipped {
+        0 => String::new(),
+        n => format!(", skipped {n} bad rows"),
+    };
+    let destination = cmd
+        .output
+        .as_ref()
+        .map_or("stdout".to_string(), |p| p.display().to_string());
+    eprintln!(
+        "vektor: labelled {} paragraphs{skipped} in {seconds:.2} s ({:.0} paragraphs/s) → {destination}",
+        counts.labelled,
+        (counts.labelled + counts.skipped) as f64 / seconds.max(1e-6),
+    );
 }
 
 /// A progress bar on stderr when it is a terminal and the input size is known

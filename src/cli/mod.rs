@@ -100,8 +100,11 @@ fn load_set(path: &std::path::Path, heads: &[String]) -> Result<TrainingSet> {
 
 /// Parses `HEAD=P` for `--min-confidence`, with P between 0 and 1.
 fn parse_threshold(s: &str) -> std::result::Result<(String, f32), String> {
+    // `stance=0.6, theme=0.5` is split at the commas; the spaces go.
+    let s = s.trim();
     let (head, value) = s
         .split_once('=')
+        .map(|(head, value)| (head.trim(), value.trim()))
         .ok_or_else(|| format!("expected HEAD=P, got `{s}`"))?;
     let p: f32 = value
         .parse()

@@ -10,9 +10,16 @@ use super::{load_set, TrainArgs};
 
 #[derive(Debug, Args)]
 pub struct TrainCmd {
-    /// Labelled paragraphs (.jsonl or .csv/.tsv with a header).
-    #[arg(long)]
-    data: PathBuf,
+    /// Labelled paragraphs (.jsonl or .csv/.tsv with a header), as `--data FILE` or `FILE`.
+    #[arg(
+        long = "data",
+        value_name = "FILE",
+        required_unless_present = "data_file"
+    )]
+    data: Option<PathBuf>,
+    /// The same as `--data FILE`.
+    #[arg(value_name = "FILE", conflicts_with = "data")]
+    data_file: Option<PathBuf>,
     /// Where to write the model file.
     #[arg(long)]
     out: PathBuf,
@@ -25,7 +32,12 @@ pub struct TrainCmd {
 
 pub fn run(cmd: TrainCmd) -> Result<u8> {
     let options = cmd.train.options()?;
-    let set = load_set(&cmd.data, &options.labels)?;
+    let data = cmd
+        .data
+        .as_deref()
+        .or(cmd.data_file.as_deref())
+        .expect("clap requires --data or a FILE");
+    let set = load_set(data, &options.labels)?;
     let dev = cmd
         .dev
         .as_deref()

@@ -8,6 +8,12 @@
 //! stays bounded whatever the input size, and the lines of a block can be
 //! parsed on several threads ([`Batch::par_records`]).
 //!
+//! Each source's format comes from [`InputOptions::format`], else from its
+//! name, else from its first line (a JSON object means JSON Lines, with a
+//! [`Notice`]). Its first bytes are looked at whatever the format: a PDF,
+//! an archive, an image or another binary file is refused with
+//! [`Error::Unreadable`], which says how to make text of it.
+//!
 //! A row that cannot be used (malformed JSON, missing or empty text, invalid
 //! UTF-8) is reported as an [`Error::Parse`] naming the source and line, and
 //! reading can go on past it; an I/O error ends reading of that source.
@@ -47,16 +53,67 @@ impl InputFormat {
     /// The format a file name implies: `.jsonl`/`.ndjson`/`.json`, `.csv`, `.tsv`,
     /// and plain text for anything else (`.txt`, no extension, stdin).
     pub fn from_path(path: &Path) -> InputFormat {
+        InputFormat::from_name(path).unwrap_or(InputFormat::Text)
+    }
+
+    /// The format a file name tells, if it tells one: `.txt` is text, and
+    /// stdin (`-`), no extension or another extension tell nothing, so
+    /// the content is looked at instead (see [`Records`]).
+    pub fn from_name(path: &Path) -> Option<InputFormat> {
         match path
             .extension()
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase)
             .as_deref()
         {
-            Some("jsonl" | "ndjson" | "json") => InputFormat::Jsonl,
-            Some("csv") => InputFormat::Csv,
-            Some("tsv" | "tab") => InputFormat::Tsv,
-            _ => InputFormat::Text,
+            Some("jsonl" | "ndjson" | "json") => Some(InputFormat::Jsonl),
+            Some("csv") => Some(InputFormat::Csv),
+            Some("tsv" | "tab") => Some(InputFormat::Tsv),
+            Some("txt" | "text") => Some(InputFormat::Text),
+            _ => None,
+        }
+    }
+}
+
+/// Something about an input worth telling the user that does not stop
+/// reading it; [`Records::on_notice`] receives them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// The name did not tell the format and the first line is a JSON
+    /// object, so the source is read as JSON Lines.
+    ReadAsJsonl {
+        /// The source (`-` for standard input).
+        source: String,
+    },
+    /// A field to keep is not in the first row of a JSON Lines source (a
+    /// later row may still have it).
+    KeptFieldAbsent {
+        /// The source.
+        source: String,
+        /// The field named.
+        field: String,
+        /// The fields the first row has.
+        present: Vec<String>,
+    },
+}
+
+impl std::fmt::Display for Notice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Notice::ReadAsJsonl { source } => write!(
+                f,
+                "{source}: the first line is a JSON object, so it is read as JSON Lines \
+                 (--input-format text reads it as plain text)"
+            ),
+            Notice::KeptFieldAbsent {
+                source,
+                field,
+                present,
+            } => write!(
+                f,
+                "{source}: the first row has no field `{field}` to keep (it has {})",
+                present.join(", ")
+            ),
         }
     }
 }
@@ -240,14 +297,22 @@ const READ_SIZE: usize = 1 << 18;
 /// assert_eq!((records[1].paragraph, records[1].line), (2, 3));
 /// ```
 pub struct Records {
-    pending: std::vec::IntoIter<PathBuf>,
+    pending: std::collections::VecDeque<Source>,
     options: Arc<InputOptions>,
+    /// Told of every [`Notice`]; none by default.
+    notice: Option<Box<dyn Fn(Notice) + Send>>,
     current: Option<SourceReader>,
     bytes_read: Arc<AtomicU64>,
     /// Records of the last batch not yet returned by `next`.
     buffered: std::collections::VecDeque<Result<InputRecord<'static>>>,
     /// Buffers of a finished batch, filled again by the next one.
     spare: Spare,
+}
+
+/// A source not opened yet.
+enum Source {
+    Path(PathBuf),
+    Reader(Arc<str>, Box<dyn Read + Send>),
 }
 
 /// A block buffer and a line index to reuse (see [`Records::recycle`]).
@@ -275,8 +340,9 @@ impl Records {
     /// Reads the given paths in order (`-` is standard input).
     pub fn open(paths: Vec<PathBuf>, options: &InputOptions) -> Records {
         Records {
-            pending: paths.into_iter(),
+            pending: paths.into_iter().map(Source::Path).collect(),
             options: Arc::new(options.clone()),
+            notice: None,
             current: None,
             bytes_read: Arc::default(),
             buffered: Default::default(),
@@ -291,17 +357,17 @@ impl Records {
         options: &InputOptions,
     ) -> Records {
         let mut records = Records::open(Vec::new(), options);
-        let format = options
-            .format
-            .unwrap_or_else(|| InputFormat::from_path(Path::new(name)));
-        let reader = records.counted(reader);
-        records.current = Some(SourceReader::new(
-            Arc::from(name),
-            reader,
-            format,
-            &records.options,
-        ));
         records
+            .pending
+            .push_back(Source::Reader(Arc::from(name), reader));
+        records
+    }
+
+    /// Calls `notice` with every [`Notice`] met while reading (from the
+    /// thread that reads).
+    pub fn on_notice(mut self, notice: impl Fn(Notice) + Send + 'static) -> Records {
+        self.notice = Some(Box::new(notice));
+        self
     }
 
     /// Bytes read from the sources so far (slightly ahead of the records
@@ -347,24 +413,239 @@ impl Records {
     }
 
     fn open_next(&mut self) -> Option<Result<()>> {
-        let path = self.pending.next()?;
-        let name: Arc<str> = Arc::from(path.display().to_string());
-        let reader: Box<dyn Read + Send> = if path.as_os_str() == "-" {
-            Box::new(std::io::stdin())
-        } else {
-            match File::open(&path) {
-                Ok(file) => Box::new(file),
-                Err(e) => return Some(Err(Error::io(&path, e))),
+        let (name, reader): (Arc<str>, Box<dyn Read + Send>) = match self.pending.pop_front()? {
+            Source::Reader(name, reader) => (name, reader),
+            Source::Path(path) if path.as_os_str() == "-" => {
+                (Arc::from("-"), Box::new(std::io::stdin()))
             }
+            Source::Path(path) => match File::open(&path) {
+                Ok(file) => (Arc::from(path.display().to_string()), Box::new(file)),
+                Err(e) => return Some(Err(open_error(&path, e))),
+            },
         };
-        let format = self
+        let reader = self.counted(reader);
+        Some(self.start(name, reader))
+    }
+
+    /// Looks at the start of a source, refuses one that is not text, picks
+    /// its format and starts reading it.
+    fn start(&mut self, name: Arc<str>, reader: Box<dyn Read + Send>) -> Result<()> {
+        let (head, reader) = peek(reader);
+        if let Some((what, fix)) = binary_kind(&head) {
+            return Err(Error::Unreadable {
+                path: PathBuf::from(name.as_ref()),
+                what,
+                fix: fix.replace("FILE", &name),
+            });
+        }
+        let named = self
             .options
             .format
-            .unwrap_or_else(|| InputFormat::from_path(&path));
-        let reader = self.counted(reader);
+            .or_else(|| InputFormat::from_name(Path::new(name.as_ref())));
+        let first = first_line(&head);
+        let format = match named {
+            Some(format) => format,
+            None if first.is_some_and(is_json_object) => {
+                self.tell(Notice::ReadAsJsonl {
+                    source: name.to_string(),
+                });
+                InputFormat::Jsonl
+            }
+            None => InputFormat::Text,
+        };
+        if let (InputFormat::Jsonl, Some(keep), Some(first)) =
+            (format, &self.options.keep_fields, first)
+        {
+            if let Ok(RawObject(fields)) = serde_json::from_str::<RawObject>(first) {
+                let present: Vec<String> = fields.iter().map(|(k, _)| k.to_string()).collect();
+                for field in keep {
+                    if *field != self.options.text_field && !present.contains(field) {
+                        self.tell(Notice::KeptFieldAbsent {
+                            source: name.to_string(),
+                            field: field.clone(),
+                            present: present.clone(),
+                        });
+                    }
+                }
+            }
+        }
         self.current = Some(SourceReader::new(name, reader, format, &self.options));
-        Some(Ok(()))
+        Ok(())
     }
+
+    fn tell(&self, notice: Notice) {
+        if let Some(tell) = &self.notice {
+            tell(notice);
+        }
+    }
+}
+
+/// The error for a path that cannot be opened; a URL is told apart, as
+/// the user most likely expected it to be fetched.
+fn open_error(path: &Path, cause: std::io::Error) -> Error {
+    let name = path.to_string_lossy();
+    let is_url = ["http://", "https://", "ftp://"]
+        .iter()
+        .any(|scheme| name.starts_with(scheme));
+    if is_url && cause.kind() == std::io::ErrorKind::NotFound {
+        Error::Url {
+            url: name.into_owned(),
+        }
+    } else {
+        Error::io(path, cause)
+    }
+}
+
+/// Bytes read to look at the start of a source: its first line, up to this.
+const PEEK_BYTES: usize = 1 << 16;
+
+/// Reads the start of a source (its first line, or [`PEEK_BYTES`]) and
+/// gives a reader that returns those bytes again, then the rest.
+///
+/// A read that returns nothing is the end, also on a terminal (Ctrl-D), so
+/// the source is not read again after it: that would wait for a second Ctrl-D.
+fn peek(mut reader: Box<dyn Read + Send>) -> (Vec<u8>, Box<dyn Read + Send>) {
+    let mut head = Vec::new();
+    let mut at_end = false;
+    let mut error = None;
+    let mut chunk = [0u8; 8192];
+    while head.len() < PEEK_BYTES && memchr::memchr(b'\n', &head).is_none() {
+        match reader.read(&mut chunk) {
+            Ok(0) => {
+                at_end = true;
+                break;
+            }
+            Ok(n) => head.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                // Given after the bytes read before it, as any read error is.
+                error = Some(e);
+                break;
+            }
+        }
+    }
+    let replay = Replay {
+        head: std::io::Cursor::new(head.clone()),
+        error,
+        rest: (!at_end).then_some(reader),
+    };
+    (head, Box::new(replay))
+}
+
+/// The bytes [`peek`] read, then the error it met or the rest of the source.
+struct Replay {
+    head: std::io::Cursor<Vec<u8>>,
+    error: Option<std::io::Error>,
+    rest: Option<Box<dyn Read + Send>>,
+}
+
+impl Read for Replay {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.head.read(buf)?;
+        if n > 0 || buf.is_empty() {
+            return Ok(n);
+        }
+        if let Some(e) = self.error.take() {
+            self.rest = None;
+            return Err(e);
+        }
+        match &mut self.rest {
+            Some(rest) => rest.read(buf),
+            None => Ok(0),
+        }
+    }
+}
+
+/// The first non-blank line of `head` if it is whole (or the source ends
+/// there) and valid UTF-8, without a byte-order mark.
+fn first_line(head: &[u8]) -> Option<&str> {
+    let head = head.strip_prefix(BOM).unwrap_or(head);
+    split_lines(head)
+        .map(|range| &head[range])
+        .find(|line| !is_blank(line))
+        .and_then(|line| std::str::from_utf8(line).ok())
+}
+
+fn is_json_object(line: &str) -> bool {
+    line.trim_start().starts_with('{') && serde_json::from_str::<&RawValue>(line).is_ok()
+}
+
+/// What a source is if its first bytes show it is not text, and how to
+/// make text of it (`FILE` stands for its name).
+fn binary_kind(head: &[u8]) -> Option<(&'static str, &'static str)> {
+    const CONVERT: &str = "convert it to text first, e.g. `pandoc FILE -t plain -o FILE.txt`";
+    let signatures: [(&[u8], &str, &str); 14] = [
+        (
+            b"%PDF-",
+            "a PDF document",
+            "convert it to text first, e.g. `pdftotext FILE`",
+        ),
+        (
+            b"PK\x03\x04",
+            "a ZIP archive (DOCX, XLSX, ODT and EPUB files are ZIP archives)",
+            CONVERT,
+        ),
+        (b"PK\x05\x06", "an empty ZIP archive", CONVERT),
+        (
+            b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1",
+            "an old Microsoft Office document (DOC, XLS, PPT)",
+            "convert it to text first, e.g. `libreoffice --headless --convert-to txt FILE`",
+        ),
+        (b"{\\rtf", "an RTF document", CONVERT),
+        (
+            b"\x1F\x8B",
+            "gzip-compressed",
+            "decompress it first: `gunzip -c FILE | vektor label -`",
+        ),
+        (
+            b"\xFD7zXZ\x00",
+            "xz-compressed",
+            "decompress it first: `xz -dc FILE | vektor label -`",
+        ),
+        (
+            b"\x28\xB5\x2F\xFD",
+            "zstd-compressed",
+            "decompress it first: `zstd -dc FILE | vektor label -`",
+        ),
+        (
+            b"\x89PNG",
+            "a PNG image",
+            "vektor labels text: run OCR first, e.g. `tesseract FILE FILE`",
+        ),
+        (
+            b"\xFF\xD8\xFF",
+            "a JPEG image",
+            "vektor labels text: run OCR first, e.g. `tesseract FILE FILE`",
+        ),
+        (
+            b"GIF8",
+            "a GIF image",
+            "vektor labels text: run OCR first, e.g. `tesseract FILE FILE`",
+        ),
+        (
+            b"\xFF\xFE",
+            "UTF-16 text",
+            "convert it to UTF-8 first: `iconv -f UTF-16 -t UTF-8 FILE`",
+        ),
+        (
+            b"\xFE\xFF",
+            "UTF-16 text",
+            "convert it to UTF-8 first: `iconv -f UTF-16 -t UTF-8 FILE`",
+        ),
+        (
+            b"\x7FELF",
+            "a program",
+            "give vektor text, JSON Lines, CSV or TSV",
+        ),
+    ];
+    if let Some(&(_, what, fix)) = signatures
+        .iter()
+        .find(|(magic, _, _)| head.starts_with(magic))
+    {
+        return Some((what, fix));
+    }
+    // No text format has NUL bytes; UTF-16 without a byte-order mark has many.
+    memchr::memchr(0, head).map(|_| ("a binary file", "give vektor text, JSON Lines, CSV or TSV"))
 }
 
 impl Iterator for Records {
@@ -508,7 +789,15 @@ fn json_row<'a>(
     };
     let field = &options.text_field;
     let Some(at) = fields.iter().position(|(k, _)| k == field) else {
-        return Err(format!("missing text field `{field}`"));
+        let names: Vec<&str> = fields.iter().map(|(k, _)| k.as_ref()).collect();
+        return Err(format!(
+            "missing text field `{field}` (the row has {}; choose one with --text-field)",
+            if names.is_empty() {
+                "no fields".to_string()
+            } else {
+                names.join(", ")
+            }
+        ));
     };
     let raw = match fields.remove(at).1 {
         Cow::Borrowed(raw) => raw,
@@ -516,7 +805,7 @@ fn json_row<'a>(
     };
     let text = match json_text(raw) {
         Ok(Some(text)) => text,
-        Ok(None) => return Err(format!("missing text field `{field}`")),
+        Ok(None) => return Err(format!("text field `{field}` is null")),
         Err(()) => {
             return Err(format!(
                 "text field `{field}` must be a string, got {}",
@@ -623,7 +912,13 @@ impl LineReader {
                 .take(READ_SIZE as u64)
                 .read_to_end(&mut data)
             {
-                Ok(0) => at_end = true,
+                // Fewer bytes than asked means a read returned nothing: the
+                // end. On a terminal that was Ctrl-D, so reading again would
+                // wait for a second one.
+                Ok(n) if n < READ_SIZE => {
+                    searched = data.len();
+                    at_end = true;
+                }
                 Ok(_) => {}
                 Err(e) => {
                     // Keep the whole lines read so far; a line cut short by
@@ -877,6 +1172,19 @@ impl SourceReader {
                         format!(
                             "header has no text column `{}` (columns: {})",
                             self.options.text_field,
+                            names.join(", ")
+                        ),
+                    )));
+                }
+            }
+            if let Some(keep) = &self.options.keep_fields {
+                if let Some(absent) = keep.iter().find(|k| !names.contains(k)) {
+                    self.failed = true;
+                    return Some(Err(Error::parse(
+                        self.name.as_ref(),
+                        1,
+                        format!(
+                            "header has no column `{absent}` to keep (columns: {})",
                             names.join(", ")
                         ),
                     )));

@@ -15,6 +15,7 @@ use std::io::Write;
 
 use serde_json::{Map, Value};
 
+use crate::error::{Error, Result};
 use crate::io::input::InputRecord;
 use crate::labels::{Contribution, Labels};
 
@@ -33,7 +34,7 @@ pub enum OutputFormat {
 
 impl std::str::FromStr for OutputFormat {
     type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
         match s {
             "jsonl" | "ndjson" => Ok(OutputFormat::Jsonl),
             "csv" => Ok(OutputFormat::Csv),
@@ -42,6 +43,24 @@ impl std::str::FromStr for OutputFormat {
             _ => Err(format!(
                 "unknown output format `{s}` (expected jsonl, csv, tsv or table)"
             )),
+        }
+    }
+}
+
+impl OutputFormat {
+    /// The format an output file's name tells: `.csv`, `.tsv`/`.tab`,
+    /// `.jsonl`/`.ndjson`/`.json`; `None` for any other name.
+    pub fn from_path(path: &std::path::Path) -> Option<OutputFormat> {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("jsonl" | "ndjson" | "json") => Some(OutputFormat::Jsonl),
+            Some("csv") => Some(OutputFormat::Csv),
+            Some("tsv" | "tab") => Some(OutputFormat::Tsv),
+            _ => None,
         }
     }
 }
@@ -105,6 +124,10 @@ pub struct RowWriter<W: Write> {
     /// Skipped rows (source, line, reason) that came before the first
     /// labelled row, held back so that the header is written first.
     held_errors: Vec<(String, u64, String)>,
+    /// Fields that get a CSV/TSV column even if the first row lacks them.
+    expected_fields: Vec<String>,
+    /// The source of the last table row, to name each new one.
+    table_source: Option<String>,
     line: Vec<u8>,
 }
 
@@ -114,6 +137,8 @@ struct Columns {
     fields: Vec<String>,
     names: Vec<String>,
     heads: Vec<(String, Vec<String>)>,
+    /// One `HEAD_explain` column per head (with `--explain`).
+    explain: bool,
 }
 
 /// Appends one JSON Lines record to `line`, rendered by hand: this is the
@@ -342,6 +367,15 @@ fn json_integer(out: &mut Vec<u8>, mut n: u64) {
     out.extend_from_slice(&digits[at..]);
 }
 
+/// A passed-through value as a CSV cell or table text: a JSON string
+/// becomes its text, `null` nothing, numbers, objects … their JSON.
+fn cell_text(raw: &str) -> String {
+    if raw == "null" {
+        return String::new();
+    }
+    serde_json::from_str::<String>(raw).unwrap_or_else(|_| raw.to_string())
+}
+
 fn round4(v: f32) -> f64 {
     (f64::from(v) * 10_000.0).round() / 10_000.0
 }
@@ -354,8 +388,19 @@ impl<W: Write> RowWriter<W> {
             format,
             columns: None,
             held_errors: Vec::new(),
+            expected_fields: Vec::new(),
+            table_source: None,
             line: Vec::with_capacity(1024),
         }
+    }
+
+    /// Fields that CSV/TSV output gives a column even if the first row
+    /// lacks them (the fields to keep, without the text field): they follow
+    /// the first row's fields. A later row with a field that has no column
+    /// is refused ([`Error::Unwritable`]), never written without it.
+    pub fn expect_fields(mut self, fields: &[String]) -> Self {
+        self.expected_fields = fields.to_vec();
+        self
     }
 
     /// The format this writer writes.
@@ -363,23 +408,53 @@ impl<W: Write> RowWriter<W> {
         self.format
     }
 
-    /// Writes one row.
-    pub fn write(&mut self, row: &Row) -> std::io::Result<()> {
+    /// Writes one row. In CSV/TSV, a row with a field that has no column
+    /// (the columns are fixed by the header) is an [`Error::Unwritable`].
+    pub fn write(&mut self, row: &Row) -> Result<()> {
         match self.format {
-            OutputFormat::Jsonl => self.write_json(row),
+            OutputFormat::Jsonl => self.write_json(row).map_err(Error::Output),
             OutputFormat::Csv => self.write_delimited(row, b','),
             OutputFormat::Tsv => self.write_delimited(row, b'\t'),
-            OutputFormat::Table => self.write_table(row),
+            OutputFormat::Table => self.write_table(row).map_err(Error::Output),
         }
     }
 
     /// Writes a document roll-up record. JSON Lines and table only: CSV/TSV
     /// rows have a fixed shape (the CLI refuses `--rollup` with them).
     pub fn write_rollup(&mut self, source: &str, rollup: &Rollup) -> std::io::Result<()> {
+        self.write_rollup_of(source, None, rollup)
+    }
+
+    /// Writes the roll-up of the rows of `source` whose `field` has `value`
+    /// (JSON text, as read; `--rollup-by`): the record also carries the
+    /// field and its value.
+    pub fn write_rollup_by(
+        &mut self,
+        source: &str,
+        field: &str,
+        value: &str,
+        rollup: &Rollup,
+    ) -> std::io::Result<()> {
+        self.write_rollup_of(source, Some((field, value)), rollup)
+    }
+
+    fn write_rollup_of(
+        &mut self,
+        source: &str,
+        group: Option<(&str, &str)>,
+        rollup: &Rollup,
+    ) -> std::io::Result<()> {
         let shares = rollup.shares();
         match self.format {
             OutputFormat::Table => {
-                writeln!(self.out, "== {source}: {} paragraphs", rollup.paragraphs)?;
+                let group = group.map_or(String::new(), |(field, value)| {
+                    format!(" {field}={}", cell_text(value))
+                });
+                writeln!(
+                    self.out,
+                    "== {source}{group}: {} paragraphs",
+                    rollup.paragraphs
+                )?;
                 for (head, classes) in &shares {
                     let parts: Vec<String> = classes
                         .iter()
@@ -405,7 +480,20 @@ impl<W: Write> RowWriter<W> {
                         (head.to_string(), Value::Object(classes))
                     })
                     .collect();
-                let record = serde_json::json!({"source": source, "rollup": true, "paragraphs": rollup.paragraphs, "shares": shares});
+                let mut record = Map::new();
+                record.insert("source".into(), Value::from(source));
+                if let Some((field, value)) = group {
+                    let key = if ["source", "rollup", "paragraphs", "shares"].contains(&field) {
+                        format!("input_{field}")
+                    } else {
+                        field.to_string()
+                    };
+                    let value = serde_json::from_str(value).unwrap_or(Value::Null);
+                    record.insert(key, value);
+                }
+                record.insert("rollup".into(), Value::Bool(true));
+                record.insert("paragraphs".into(), Value::from(rollup.paragraphs));
+                record.insert("shares".into(), Value::Object(shares));
                 serde_json::to_writer(&mut self.out, &record)?;
                 self.out.write_all(b"\n")
             }
@@ -446,9 +534,43 @@ impl<W: Write> RowWriter<W> {
         self.out.write_all(rendered)
     }
 
-    fn write_delimited(&mut self, row: &Row, delimiter: u8) -> std::io::Result<()> {
+    fn write_delimited(&mut self, row: &Row, delimiter: u8) -> Result<()> {
         if self.columns.is_none() {
-            let Outcome::Labelled(labels, _) = &row.outcome else {
+            self.write_header(row, delimiter).map_err(Error::Output)?;
+        }
+        let Some(columns) = &self.columns else {
+            // Held back until the first labelled row fixes the columns.
+            return Ok(());
+        };
+        if let Some((field, _)) = row
+            .input
+            .fields
+            .iter()
+            .find(|(k, _)| !columns.fields.iter().any(|f| f == k))
+        {
+            return Err(Error::Unwritable {
+                path: row.input.source.to_string().into(),
+                line: row.input.line,
+                message: format!(
+                    "field `{field}` has no column: CSV/TSV columns are fixed by the first \
+                     row, which had {}; name every field with --keep-fields, or write JSON Lines (-f jsonl)",
+                    if columns.fields.is_empty() {
+                        "no fields besides the text".to_string()
+                    } else {
+                        columns.fields.join(", ")
+                    }
+                ),
+            });
+        }
+        self.write_delimited_row(row, delimiter)
+            .map_err(Error::Output)
+    }
+
+    /// Fixes the columns from the first labelled row and writes the header,
+    /// then the skipped rows held back; holds back a skipped row that comes first.
+    fn write_header(&mut self, row: &Row, delimiter: u8) -> std::io::Result<()> {
+        {
+            let Outcome::Labelled(labels, explanation) = &row.outcome else {
                 if let Outcome::Skipped(message) = &row.outcome {
                     self.held_errors.push((
                         row.input.source.to_string(),
@@ -458,19 +580,37 @@ impl<W: Write> RowWriter<W> {
                 }
                 return Ok(());
             };
+            let mut fields: Vec<String> = row
+                .input
+                .fields
+                .iter()
+                .map(|(k, _)| k.to_string())
+                .collect();
+            for expected in &self.expected_fields {
+                if !fields.contains(expected) {
+                    fields.push(expected.clone());
+                }
+            }
+            let explain = explanation.is_some();
             let columns = Columns {
-                fields: row
-                    .input
-                    .fields
+                names: fields
                     .iter()
-                    .map(|(k, _)| k.to_string())
+                    .map(|k| {
+                        let name = output_key(k, labels);
+                        let clashes = explain
+                            && labels
+                                .heads
+                                .iter()
+                                .any(|h| k.strip_prefix(h.head) == Some("_explain"));
+                        if clashes {
+                            format!("input_{k}")
+                        } else {
+                            name.into_owned()
+                        }
+                    })
                     .collect(),
-                names: row
-                    .input
-                    .fields
-                    .iter()
-                    .map(|(k, _)| output_key(k, labels).into_owned())
-                    .collect(),
+                fields,
+                explain,
                 heads: labels
                     .heads
                     .iter()
@@ -490,6 +630,9 @@ impl<W: Write> RowWriter<W> {
                 header.push(format!("{head}_confidence"));
                 header.extend(classes.iter().map(|c| format!("{head}:{c}")));
             }
+            if columns.explain {
+                header.extend(columns.heads.iter().map(|(h, _)| format!("{h}_explain")));
+            }
             header.push("error".into());
             self.columns = Some(columns);
             let header: Vec<&str> = header.iter().map(String::as_str).collect();
@@ -498,9 +641,13 @@ impl<W: Write> RowWriter<W> {
                 self.write_error_cells(&source, line, &message, delimiter)?;
             }
         }
+        Ok(())
+    }
+
+    fn write_delimited_row(&mut self, row: &Row, delimiter: u8) -> std::io::Result<()> {
         match &row.outcome {
             Outcome::Skipped(_) => self.write_error_line(row, delimiter),
-            Outcome::Labelled(labels, _) => {
+            Outcome::Labelled(labels, explanation) => {
                 let columns = self.columns.as_ref().expect("set above");
                 let mut cells: Vec<String> = vec![
                     row.input.source.to_string(),
@@ -514,13 +661,7 @@ impl<W: Write> RowWriter<W> {
                         .iter()
                         .find(|(k, _)| k == field)
                         .map(|(_, v)| v.get());
-                    cells.push(match raw {
-                        None | Some("null") => String::new(),
-                        // A JSON string becomes its text; numbers, objects … their JSON.
-                        Some(raw) => {
-                            serde_json::from_str::<String>(raw).unwrap_or_else(|_| raw.to_string())
-                        }
-                    });
+                    cells.push(raw.map_or(String::new(), cell_text));
                 }
                 cells.push(row.input.text.to_string());
                 for (head, classes) in &columns.heads {
@@ -532,6 +673,21 @@ impl<W: Write> RowWriter<W> {
                             .and_then(|a| a.scores.iter().find(|(c, _)| c == class))
                             .map(|(_, p)| *p);
                         cells.push(p.map_or(String::new(), |p| round4(p).to_string()));
+                    }
+                }
+                if columns.explain {
+                    for (h, _) in &columns.heads {
+                        let terms = labels
+                            .heads
+                            .iter()
+                            .position(|head| head.head == h)
+                            .and_then(|at| explanation.as_ref()?.get(at));
+                        let parts: Vec<String> = terms
+                            .into_iter()
+                            .flatten()
+                            .map(ToString::to_string)
+                            .collect();
+                        cells.push(parts.join("; "));
                     }
                 }
                 cells.push(String::new());
@@ -556,7 +712,8 @@ impl<W: Write> RowWriter<W> {
         delimiter: u8,
     ) -> std::io::Result<()> {
         let width = self.columns.as_ref().map_or(0, |c| {
-            4 + c.fields.len() + c.heads.iter().map(|(_, cl)| 2 + cl.len()).sum::<usize>()
+            let explain = if c.explain { c.heads.len() } else { 0 };
+            4 + c.fields.len() + c.heads.iter().map(|(_, cl)| 2 + cl.len()).sum::<usize>() + explain
         });
         let mut cells = vec![source.to_string(), String::new(), line.to_string()];
         cells.resize(width.max(3), String::new());
@@ -579,6 +736,24 @@ impl<W: Write> RowWriter<W> {
     }
 
     fn write_table(&mut self, row: &Row) -> std::io::Result<()> {
+        if self.table_source.as_deref() != Some(&*row.input.source) {
+            // Each source gets its name (stdin needs none) and the column
+            // header, so that rows numbered from 1 again are told apart.
+            if self.table_source.is_some() {
+                writeln!(self.out)?;
+            }
+            if row.input.source != "-" {
+                writeln!(self.out, "{}", row.input.source)?;
+            }
+            if let Outcome::Labelled(labels, _) = &row.outcome {
+                let mut header = format!("{:>5}  ", "#");
+                for head in &labels.heads {
+                    header += &format!("{:<16}  ", head.head);
+                }
+                writeln!(self.out, "{header}text")?;
+            }
+            self.table_source = Some(row.input.source.to_string());
+        }
         match &row.outcome {
             Outcome::Skipped(message) => writeln!(
                 self.out,
