@@ -6,23 +6,28 @@
 # thread and with all threads, five runs each, and reports the median MB/s
 # and paragraphs/s and the peak resident memory.
 #
-#   scripts/bench-throughput.sh [MODEL] [MB]
+#   scripts/bench-throughput.sh [MODEL] [MB] [LANG]
+#
+# LANG (en or ru, default en) picks the training paragraphs the corpus is
+# built from, so the two languages are measured on corpora of the same shape.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${1:-models/default.json}
 target_mb=${2:-100}
+lang=${3:-en}
 work=${BENCH_DIR:-target/bench}
 mkdir -p "$work"
-corpus="$work/corpus-${target_mb}mb.jsonl"
+corpus="$work/corpus-${lang}-${target_mb}mb.jsonl"
 
 cargo build --release --quiet
 bin=target/release/vektor
 
 if [ ! -s "$corpus" ]; then
-    python3 - "$corpus" "$target_mb" <<'PY'
+    python3 - "$corpus" "$target_mb" "$lang" <<'PY'
 import json, sys
-out, target = sys.argv[1], int(sys.argv[2]) * 1_000_000
-texts = [json.loads(line)["text"] for line in open("training/paragraphs.jsonl", encoding="utf-8")]
+out, target, lang = sys.argv[1], int(sys.argv[2]) * 1_000_000, sys.argv[3]
+rows = [json.loads(line) for line in open("training/paragraphs.jsonl", encoding="utf-8")]
+texts = [r["text"] for r in rows if r.get("lang", "en") == lang]
 written, i = 0, 0
 with open(out, "w", encoding="utf-8") as f:
     while written < target:

@@ -37,6 +37,7 @@ use crate::io::input::{Batch, InputRecord, Records};
 use crate::io::output::{render_jsonl, Outcome, OutputFormat, Rollup, Row, RowWriter};
 use crate::labels::Labels;
 use crate::model::{Labeler, LabelerPool, Model};
+use crate::text::Lang;
 
 /// What to do with a row that cannot be read (malformed JSON or CSV, missing
 /// or empty text, invalid UTF-8).
@@ -66,6 +67,8 @@ pub struct BatchOptions {
     pub rollup_by: Option<String>,
     /// What to do with a row that cannot be read.
     pub on_error: OnError,
+    /// The language of every paragraph; `None` detects it per paragraph.
+    pub lang: Option<Lang>,
 }
 
 impl BatchOptions {
@@ -454,6 +457,7 @@ fn to_row<'m, 'a>(
         }
         Err(e) => return Err(e),
     };
+    labeler.set_lang(options.lang);
     let (mut labels, explanation) = match options.explain {
         Some(k) => {
             let (labels, explanation) = labeler.explain(&input.text, k);

@@ -45,6 +45,9 @@ pub struct HeadReport {
     pub rows: usize,
     /// Paragraphs whose gold label the model does not know (not scored).
     pub unknown_gold: usize,
+    /// Scored paragraphs the model labelled `uncertain` (it could not read
+    /// them): counted as wrong, in the support of their gold class.
+    pub uncertain: usize,
     /// Share correct.
     pub accuracy: f64,
     /// Mean F1 over classes with support or predictions.
@@ -63,7 +66,8 @@ pub struct HeadReport {
 
 impl HeadReport {
     /// Scores `predicted` against `gold` over `classes`; gold labels outside
-    /// `classes` are counted in `unknown_gold` and not scored.
+    /// `classes` are counted in `unknown_gold` and not scored; a prediction
+    /// outside `classes` (`uncertain`) is scored as a miss.
     pub fn from_pairs<S: AsRef<str>, P: AsRef<str>>(
         head: &str,
         gold: &[S],
@@ -74,19 +78,22 @@ impl HeadReport {
         let index = |label: &str| classes.iter().position(|c| c == label);
         let mut confusion = vec![vec![0usize; k]; k];
         let mut unknown_gold = 0;
+        let mut uncertain = vec![0usize; k];
         for (g, p) in gold.iter().zip(predicted) {
             match (index(g.as_ref()), index(p.as_ref())) {
                 (Some(g), Some(p)) => confusion[g][p] += 1,
-                _ => unknown_gold += 1,
+                (Some(g), None) => uncertain[g] += 1,
+                (None, _) => unknown_gold += 1,
             }
         }
-        let rows: usize = confusion.iter().flatten().sum();
+        let rows: usize =
+            confusion.iter().flatten().sum::<usize>() + uncertain.iter().sum::<usize>();
         let correct: usize = (0..k).map(|i| confusion[i][i]).sum();
         let per_class: Vec<ClassReport> = (0..k)
             .map(|c| {
                 let tp = confusion[c][c] as f64;
                 let predicted: usize = (0..k).map(|g| confusion[g][c]).sum();
-                let support: usize = confusion[c].iter().sum();
+                let support: usize = confusion[c].iter().sum::<usize>() + uncertain[c];
                 let precision = if predicted > 0 {
                     tp / predicted as f64
                 } else {
@@ -138,6 +145,7 @@ impl HeadReport {
             classes: classes.to_vec(),
             rows,
             unknown_gold,
+            uncertain: uncertain.iter().sum(),
             accuracy: if rows == 0 {
                 0.0
             } else {
@@ -203,6 +211,31 @@ pub fn evaluate(
         )));
     }
     Ok(reports)
+}
+
+/// How a labelled set reads to a model: paragraphs per detected language,
+/// and per reason those the model refused to label ([`crate::Labels::unreadable`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Readability {
+    /// Language (`en`, `ru`, `other`) → paragraphs.
+    pub languages: BTreeMap<String, usize>,
+    /// Reason → paragraphs labelled `uncertain` for it.
+    pub unreadable: BTreeMap<String, usize>,
+}
+
+/// Counts languages and refusals over `set` (see [`Readability`]).
+pub fn readability(model: &Model, set: &TrainingSet) -> Readability {
+    let mut report = Readability::default();
+    for labels in model.label_batch(&set.texts()) {
+        *report
+            .languages
+            .entry(labels.lang.as_str().to_string())
+            .or_default() += 1;
+        if let Some(reason) = labels.unreadable {
+            *report.unreadable.entry(reason.to_string()).or_default() += 1;
+        }
+    }
+    report
 }
 
 /// The heads of `model` that `set` does not carry, in the model's order:

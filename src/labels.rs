@@ -6,6 +6,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::text::Lang;
+
 /// One head's answer for one paragraph. Names borrow from the model, so
 /// labelling shares nothing between threads but the read-only model.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,7 +27,20 @@ pub struct HeadLabel<'m> {
 pub struct Labels<'m> {
     /// One entry per head, in the model's head order.
     pub heads: Vec<HeadLabel<'m>>,
+    /// The paragraph's language, detected ([`crate::text::language`]) or given.
+    pub lang: Lang,
+    /// Why every head is [`UNCERTAIN`] whatever its confidence, when the
+    /// model cannot read the paragraph: [`UNKNOWN_LANGUAGE`] or [`NO_KNOWN_WORDS`].
+    pub unreadable: Option<&'static str>,
 }
+
+/// Why a paragraph in a language the model was not trained on is not labelled.
+pub const UNKNOWN_LANGUAGE: &str = "language other than English or Russian";
+
+/// Why a paragraph without a single word of the model's vocabulary is not
+/// labelled: its scores would come from the intercepts and absence markers
+/// alone, often at 99% confidence.
+pub const NO_KNOWN_WORDS: &str = "no word the model knows";
 
 /// The label given instead of a class when confidence is below a threshold.
 pub const UNCERTAIN: &str = "uncertain";
@@ -41,6 +56,15 @@ impl<'m> Labels<'m> {
             {
                 head.label = UNCERTAIN;
             }
+        }
+    }
+
+    /// Marks the paragraph unreadable for `reason`: every head's label
+    /// becomes [`UNCERTAIN`]; confidence and scores stay.
+    pub fn unreadable(&mut self, reason: &'static str) {
+        self.unreadable = Some(reason);
+        for head in &mut self.heads {
+            head.label = UNCERTAIN;
         }
     }
 

@@ -179,16 +179,137 @@ impl Iterator for Words<'_> {
     }
 }
 
-/// Lowercases `word` into `out`, replacing its contents.
+/// Lowercases `word` into `out`, replacing its contents, and folds `ё` to
+/// `е` (Russian text writes either, and the stemmer treats them apart).
 ///
 /// ASCII words, the vast majority in English news, skip Unicode case mapping.
+///
+/// ```
+/// let mut out = String::new();
+/// vektor::text::lowercase_into("ЁЛКИ", &mut out);
+/// assert_eq!(out, "елки");
+/// ```
 pub fn lowercase_into(word: &str, out: &mut String) {
     out.clear();
     if word.is_ascii() {
         out.push_str(word);
         out.make_ascii_lowercase();
     } else {
-        out.extend(word.chars().flat_map(char::to_lowercase));
+        out.extend(
+            word.chars()
+                .flat_map(char::to_lowercase)
+                .map(|c| if c == 'ё' { 'е' } else { c }),
+        );
+    }
+}
+
+/// Whether `c` is a Cyrillic letter (the Cyrillic block, U+0400–U+04FF).
+fn is_cyrillic(c: char) -> bool {
+    ('\u{0400}'..='\u{04FF}').contains(&c)
+}
+
+/// Letters of Kazakh, Kyrgyz, Tajik, Tatar and other Cyrillic alphabets that
+/// Russian does not use: their presence means the text is not Russian.
+const NON_RUSSIAN_CYRILLIC: &str = "әғқңөұүһіїєўјљњћђџһҳқғӯӣ";
+
+/// The language of a paragraph, as far as vektor can tell from its script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Lang {
+    /// English (mostly Latin letters).
+    En,
+    /// Russian (mostly Cyrillic letters, none of other Cyrillic alphabets).
+    Ru,
+    /// Anything else: other scripts (Chinese, Arabic …), Cyrillic of other
+    /// languages (Kazakh, Kyrgyz …), or no letters at all.
+    Other,
+}
+
+impl Lang {
+    /// `en`, `ru` or `other`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Ru => "ru",
+            Lang::Other => "other",
+        }
+    }
+}
+
+impl std::str::FromStr for Lang {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "en" => Ok(Lang::En),
+            "ru" => Ok(Lang::Ru),
+            _ => Err(format!("unknown language `{s}` (expected en or ru)")),
+        }
+    }
+}
+
+/// Detects a paragraph's language by script share: the language of the
+/// majority of its letters, Latin for English and Cyrillic for Russian, so
+/// Latin names inside Russian text (or the reverse) do not change it.
+/// Cyrillic with letters of other alphabets (Kazakh `қ`, `ә` …) in more
+/// than one word in four is [`Lang::Other`]; so is text with no letters.
+/// A statistical detector (e.g. `whatlang`) is not needed to tell two
+/// scripts apart, and this one costs one `is_ascii` pass on English.
+///
+/// ```
+/// use vektor::text::{language, Lang};
+/// assert_eq!(language("Astana refused to recognise the annexation."), Lang::En);
+/// assert_eq!(language("Астана отказалась признать аннексию, заявил МИД."), Lang::Ru);
+/// assert_eq!(language("Газпром и CNPC подписали соглашение по Power of Siberia"), Lang::Ru);
+/// assert_eq!(language("Қазақстан Ресеймен келісімге қол қойды"), Lang::Other);
+/// assert_eq!(
+///     language("Грузооборот «Қазақстан темір жолы» за девять месяцев вырос на 4%, сообщили в компании"),
+///     Lang::Ru
+/// );
+/// assert_eq!(language("哈萨克斯坦与俄罗斯签署协议"), Lang::Other);
+/// assert_eq!(language("2024 — 15%"), Lang::Other);
+/// ```
+pub fn language(text: &str) -> Lang {
+    if text.is_ascii() {
+        return if text.bytes().any(|b| b.is_ascii_alphabetic()) {
+            Lang::En
+        } else {
+            Lang::Other
+        };
+    }
+    let (mut latin, mut cyrillic, mut other, mut foreign_words, mut cyrillic_words) =
+        (0usize, 0usize, 0usize, 0usize, 0usize);
+    for range in words(text) {
+        let word = &text[range];
+        let mut in_cyrillic = false;
+        let mut foreign = false;
+        for c in word.chars().filter(|c| c.is_alphabetic()) {
+            if c.is_ascii_alphabetic() || ('\u{00C0}'..='\u{024F}').contains(&c) {
+                latin += 1;
+            } else if is_cyrillic(c) {
+                cyrillic += 1;
+                in_cyrillic = true;
+                foreign |= NON_RUSSIAN_CYRILLIC.contains(c.to_lowercase().next().unwrap_or(c));
+            } else {
+                other += 1;
+            }
+        }
+        cyrillic_words += usize::from(in_cyrillic);
+        foreign_words += usize::from(foreign);
+    }
+    let letters = latin + cyrillic + other;
+    if letters == 0 {
+        Lang::Other
+    } else if cyrillic * 2 > letters {
+        // A Kazakh name in a Russian sentence is one word in many; in
+        // Kazakh text every few words has a letter Russian lacks.
+        if foreign_words * 4 > cyrillic_words {
+            Lang::Other
+        } else {
+            Lang::Ru
+        }
+    } else if latin * 2 > letters {
+        Lang::En
+    } else {
+        Lang::Other
     }
 }
 
@@ -208,21 +329,97 @@ pub const STOP_WORDS: &[&str] = &[
     "with", "would", "you", "your",
 ];
 
-/// Is `lowercase_word` in [`STOP_WORDS`]?
+/// Russian stop words: function words and pronouns, sorted. As in English,
+/// negations and prepositions of direction (`не`, `против`, `без`, `между`)
+/// are kept: they carry stance.
+pub const RUSSIAN_STOP_WORDS: &[&str] = &[
+    "а",
+    "бы",
+    "был",
+    "была",
+    "были",
+    "было",
+    "быть",
+    "в",
+    "во",
+    "вот",
+    "все",
+    "всех",
+    "где",
+    "да",
+    "для",
+    "до",
+    "его",
+    "ее",
+    "если",
+    "есть",
+    "же",
+    "за",
+    "и",
+    "из",
+    "или",
+    "им",
+    "их",
+    "к",
+    "как",
+    "ко",
+    "когда",
+    "которые",
+    "который",
+    "кто",
+    "ли",
+    "мы",
+    "на",
+    "над",
+    "о",
+    "об",
+    "он",
+    "она",
+    "они",
+    "оно",
+    "от",
+    "по",
+    "при",
+    "с",
+    "со",
+    "так",
+    "также",
+    "тем",
+    "то",
+    "того",
+    "тоже",
+    "только",
+    "том",
+    "у",
+    "уже",
+    "что",
+    "это",
+    "этого",
+    "этой",
+    "этом",
+    "я",
+];
+
+/// Is `lowercase_word` in [`STOP_WORDS`] or [`RUSSIAN_STOP_WORDS`]?
 pub fn is_stop_word(lowercase_word: &str) -> bool {
     STOP_WORDS.binary_search(&lowercase_word).is_ok()
+        || RUSSIAN_STOP_WORDS.binary_search(&lowercase_word).is_ok()
 }
 
-/// Turns lowercase words into terms: stop-word filter, then stemmer.
+/// Turns lowercase words into terms: stop-word filter, then the Snowball
+/// stemmer of the word's script: Russian for a word with Cyrillic letters,
+/// English for any other. Choosing per word, not per paragraph, lets a
+/// Russian paragraph keep its Latin names (`CPC`, `Tengizchevroil`) as
+/// English terms, and the reverse.
 pub struct Analyzer {
-    stemmer: Option<Stemmer>,
+    stemmers: Option<(Stemmer, Stemmer)>,
     stop_words: bool,
 }
 
 impl std::fmt::Debug for Analyzer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Analyzer")
-            .field("stem", &self.stemmer.is_some())
+            .field("stem", &self.stemmers.is_some())
             .field("stop_words", &self.stop_words)
             .finish()
     }
@@ -231,16 +428,21 @@ impl std::fmt::Debug for Analyzer {
 impl Clone for Analyzer {
     // rust-stemmers' Stemmer is not Clone; it holds no state, so a new one is the same.
     fn clone(&self) -> Self {
-        Analyzer::new(self.stemmer.is_some(), self.stop_words)
+        Analyzer::new(self.stemmers.is_some(), self.stop_words)
     }
 }
 
 impl Analyzer {
-    /// An analyzer that stems (English Snowball) if `stem` and drops
-    /// [`STOP_WORDS`] if `stop_words`.
+    /// An analyzer that stems (English or Russian Snowball) if `stem` and
+    /// drops stop words ([`is_stop_word`]) if `stop_words`.
     pub fn new(stem: bool, stop_words: bool) -> Self {
         Analyzer {
-            stemmer: stem.then(|| Stemmer::create(Algorithm::English)),
+            stemmers: stem.then(|| {
+                (
+                    Stemmer::create(Algorithm::English),
+                    Stemmer::create(Algorithm::Russian),
+                )
+            }),
             stop_words,
         }
     }
@@ -250,8 +452,14 @@ impl Analyzer {
         if self.stop_words && is_stop_word(lowercase_word) {
             return None;
         }
-        Some(match &self.stemmer {
-            Some(stemmer) => stemmer.stem(lowercase_word),
+        Some(match &self.stemmers {
+            Some((english, russian)) => {
+                if !lowercase_word.is_ascii() && lowercase_word.chars().any(is_cyrillic) {
+                    russian.stem(lowercase_word)
+                } else {
+                    english.stem(lowercase_word)
+                }
+            }
             None => std::borrow::Cow::Borrowed(lowercase_word),
         })
     }
@@ -439,11 +647,63 @@ mod tests {
         fn words_match_the_rule_on_news_like_text(text in "[a-zA-Z0-9 ,.'’s\\-]{0,200}") {
             proptest::prop_assert_eq!(words(&text).collect::<Vec<_>>(), reference_words(&text));
         }
+
+        #[test]
+        fn words_match_the_rule_on_mixed_russian_text(
+            text in "[а-яА-ЯёЁәқңөұүіһa-zA-Z0-9 ,.«»—\\-]{0,200}"
+        ) {
+            proptest::prop_assert_eq!(words(&text).collect::<Vec<_>>(), reference_words(&text));
+        }
+
+        #[test]
+        fn cyrillic_lowercasing_matches_the_unicode_rule(word in "[а-яА-ЯёЁәӘқҚa-zA-Z]{1,20}") {
+            let mut out = String::new();
+            lowercase_into(&word, &mut out);
+            proptest::prop_assert_eq!(out, word.to_lowercase().replace('ё', "е"));
+        }
+
+        #[test]
+        fn cyrillic_words_take_the_russian_stemmer(word in "[а-я]{1,15}") {
+            let russian = Stemmer::create(Algorithm::Russian);
+            let term = Analyzer::new(true, false).term(&word).map(|t| t.into_owned());
+            proptest::prop_assert_eq!(term, Some(russian.stem(&word).into_owned()));
+        }
+
+        #[test]
+        fn language_is_defined_for_any_text(text in proptest::prelude::any::<String>()) {
+            let lang = language(&text);
+            if !text.chars().any(char::is_alphabetic) {
+                proptest::prop_assert_eq!(lang, Lang::Other);
+            }
+        }
     }
 
     #[test]
     fn stop_words_are_sorted_for_binary_search() {
         assert!(STOP_WORDS.windows(2).all(|w| w[0] < w[1]));
+        assert!(RUSSIAN_STOP_WORDS.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn russian_words_are_stemmed_and_mixed_paragraphs_keep_latin_names() {
+        let a = Analyzer::new(true, false);
+        assert_eq!(
+            a.terms("Россия и Казахстан продлили соглашение о поставках нефти через CPC"),
+            [
+                "росс",
+                "и",
+                "казахста",
+                "продл",
+                "соглашен",
+                "о",
+                "поставк",
+                "нефт",
+                "через",
+                "cpc"
+            ]
+        );
+        // `ё` and `е` give one term.
+        assert_eq!(a.terms("Объём"), a.terms("объем"));
     }
 
     #[test]

@@ -326,13 +326,15 @@ fn label_reads_csv_and_writes_csv_tsv_and_table() {
     let mut lines = csv.lines();
     let header = lines.next().unwrap();
     assert!(
-        header.starts_with("source,paragraph,line,id,text,theme,theme_confidence,"),
+        header.starts_with(
+            "source,paragraph,line,id,text,lang,uncertain_reason,theme,theme_confidence,"
+        ),
         "{header}"
     );
     assert!(header.contains("stance:aligned"), "{header}");
     let second = lines.nth(1).unwrap();
     assert!(
-        second.contains(",c2,\"Wheat exports rose, the ministry said.\",trade,"),
+        second.contains(",c2,\"Wheat exports rose, the ministry said.\",en,,trade,"),
         "{second}"
     );
     let tsv = label_stdout(&model, &["-f", "tsv"], &data("wrapped.txt"), 0);
@@ -1311,11 +1313,11 @@ fn delimited_output_never_drops_a_field() {
     let out = String::from_utf8(out).unwrap();
     let lines: Vec<&str> = out.lines().collect();
     assert!(
-        lines[0].starts_with("source,paragraph,line,id,lang,text,"),
-        "{out}"
+        lines[0].starts_with("source,paragraph,line,id,input_lang,text,lang,uncertain_reason,"),
+        "an input field named like an output field is renamed: {out}"
     );
-    assert!(lines[1].contains(",1,,Oil prices fell.,"), "{out}");
-    assert!(lines[2].contains(",2,en,Wheat exports rose.,"), "{out}");
+    assert!(lines[1].contains(",1,,Oil prices fell.,en,,"), "{out}");
+    assert!(lines[2].contains(",2,en,Wheat exports rose.,en,,"), "{out}");
     // --explain gets one column per head, not silence.
     let out = label_stdout(
         &model,
@@ -1465,7 +1467,10 @@ fn train_defaults_are_the_shipped_options() {
             .collect()
     };
     let shipped = options_of(None);
-    assert!(shipped.contains(&"--alpha=0.3".to_string()), "{shipped:?}");
+    assert!(
+        shipped.contains(&"--balance=true".to_string()),
+        "{shipped:?}"
+    );
     assert_eq!(options_of(Some(&model)), shipped);
 }
 

@@ -45,17 +45,33 @@ pub fn run(cmd: EvalCmd) -> Result<u8> {
     warn_about_misleading_scores(&model, &set);
     let thresholds = thresholds_for(&model, &cmd.min_confidence)?;
     let reports = vektor::eval::evaluate(&model, &set, &thresholds)?;
+    let readability = vektor::eval::readability(&model, &set);
     let mistakes = match cmd.errors {
         Some(n) => vektor::eval::most_confident_mistakes(&model, &set, n),
         None => Vec::new(),
     };
     match cmd.format {
         ReportFormat::Json => {
-            let json = serde_json::json!({"data": set.source(), "rows": set.len(), "heads": reports, "skipped_heads": skipped, "errors": mistakes});
+            let json = serde_json::json!({"data": set.source(), "rows": set.len(), "heads": reports, "skipped_heads": skipped, "readability": readability, "errors": mistakes});
             writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
         }
         ReportFormat::Table => {
-            writeln!(out, "{} ({} paragraphs)\n", set.source(), set.len())?;
+            writeln!(out, "{} ({} paragraphs)", set.source(), set.len())?;
+            let count = |m: &std::collections::BTreeMap<String, usize>| {
+                m.iter()
+                    .map(|(k, n)| format!("{k} {n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            writeln!(out, "languages: {}", count(&readability.languages))?;
+            if !readability.unreadable.is_empty() {
+                writeln!(
+                    out,
+                    "labelled uncertain, unreadable to the model: {}",
+                    count(&readability.unreadable)
+                )?;
+            }
+            writeln!(out)?;
             for head in model.heads() {
                 match reports.iter().find(|r| r.head == head.name) {
                     Some(report) => writeln!(out, "{}", super::report::head_table(report))?,

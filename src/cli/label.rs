@@ -11,7 +11,7 @@ use vektor::batch::{label_records, BatchOptions, Counts, OnError as OnBadRow, Pr
 use vektor::files::{expand_paths, AtomicFile};
 use vektor::io::input::{InputFormat, InputOptions, Records};
 use vektor::io::output::{OutputFormat, RowWriter};
-use vektor::text::ParagraphMode;
+use vektor::text::{Lang, ParagraphMode};
 
 use super::{parse_threshold, thresholds_for, ModelArg};
 
@@ -76,6 +76,11 @@ pub struct LabelCmd {
     /// What to do with a row that cannot be read.
     #[arg(long, value_enum, default_value = "stop")]
     on_error: OnError,
+    /// Language of the paragraphs: `auto` detects it per paragraph (English,
+    /// Russian, or other: labelled `uncertain`); `en` or `ru` takes every
+    /// paragraph to be in that language.
+    #[arg(long, default_value = "auto", value_parser = parse_lang)]
+    lang: LangArg,
     /// No progress bar or end-of-run summary on stderr.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -113,6 +118,20 @@ fn trimmed(s: &str) -> std::result::Result<String, String> {
     Ok(s.trim().to_string())
 }
 
+/// `--lang`: a language, or `None` for `auto`.
+#[derive(Debug, Clone, Copy)]
+struct LangArg(Option<Lang>);
+
+fn parse_lang(s: &str) -> std::result::Result<LangArg, String> {
+    match s {
+        "auto" => Ok(LangArg(None)),
+        other => other
+            .parse::<Lang>()
+            .map(|lang| LangArg(Some(lang)))
+            .map_err(|e| format!("{e}, or auto")),
+    }
+}
+
 pub fn run(cmd: LabelCmd) -> Result<u8> {
     let model = cmd.model.load()?;
     if let (Some(field), Some(keep)) = (&cmd.rollup_by, &cmd.keep_fields) {
@@ -130,6 +149,7 @@ pub fn run(cmd: LabelCmd) -> Result<u8> {
             OnError::Stop => OnBadRow::Stop,
             OnError::Skip => OnBadRow::Skip,
         },
+        lang: cmd.lang.0,
     };
     let inputs = if cmd.inputs.is_empty() {
         vec![PathBuf::from("-")]

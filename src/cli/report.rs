@@ -14,6 +14,12 @@ pub fn head_table(report: &HeadReport) -> String {
             report.unknown_gold
         );
     }
+    if report.uncertain > 0 {
+        s += &format!(
+            ", {} labelled uncertain, counted as misses",
+            report.uncertain
+        );
+    }
     s += ")\n";
     if let (Some(coverage), Some(acc)) = (report.coverage, report.selective_accuracy) {
         s += &format!("  with abstention: coverage {coverage:.3}, accuracy on labelled {acc:.3}\n");

@@ -168,6 +168,13 @@ pub fn render_jsonl(row: &Row, line: &mut Vec<u8>) {
             }
             line.extend_from_slice(b",\"text\":");
             json_string(line, &row.input.text);
+            line.extend_from_slice(b",\"lang\":\"");
+            line.extend_from_slice(labels.lang.as_str().as_bytes());
+            line.push(b'"');
+            if let Some(reason) = labels.unreadable {
+                line.extend_from_slice(b",\"uncertain_reason\":");
+                json_string(line, reason);
+            }
             for head in &labels.heads {
                 line.push(b',');
                 json_string(line, head.head);
@@ -228,6 +235,8 @@ pub fn output_key<'k>(key: &'k str, labels: &Labels) -> std::borrow::Cow<'k, str
         "paragraph",
         "line",
         "text",
+        "lang",
+        "uncertain_reason",
         "scores",
         "explain",
         "error",
@@ -625,6 +634,8 @@ impl<W: Write> RowWriter<W> {
             let mut header: Vec<String> = vec!["source".into(), "paragraph".into(), "line".into()];
             header.extend(columns.names.iter().cloned());
             header.push("text".into());
+            header.push("lang".into());
+            header.push("uncertain_reason".into());
             for (head, classes) in &columns.heads {
                 header.push(head.to_string());
                 header.push(format!("{head}_confidence"));
@@ -664,6 +675,8 @@ impl<W: Write> RowWriter<W> {
                     cells.push(raw.map_or(String::new(), cell_text));
                 }
                 cells.push(row.input.text.to_string());
+                cells.push(labels.lang.as_str().to_string());
+                cells.push(labels.unreadable.unwrap_or_default().to_string());
                 for (head, classes) in &columns.heads {
                     let answer = labels.get(head);
                     cells.push(answer.map_or(String::new(), |a| a.label.to_string()));

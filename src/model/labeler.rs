@@ -5,7 +5,8 @@ use std::ops::Range;
 use super::scorer::{argmax, LANES};
 use super::Model;
 use crate::features::Scratch;
-use crate::labels::{Contribution, HeadLabel, Labels};
+use crate::labels::{Contribution, HeadLabel, Labels, NO_KNOWN_WORDS, UNKNOWN_LANGUAGE};
+use crate::text::{language, Lang};
 
 /// Labels a stream of paragraphs with reusable buffers; one per thread.
 ///
@@ -25,6 +26,8 @@ pub struct Labeler<'m> {
     spans: Vec<Range<usize>>,
     logits: Vec<[f32; LANES]>,
     probs: Vec<f32>,
+    /// The language every paragraph is taken to be in; `None` detects it.
+    lang: Option<Lang>,
 }
 
 impl<'m> Labeler<'m> {
@@ -36,6 +39,7 @@ impl<'m> Labeler<'m> {
             spans: Vec::new(),
             logits: Vec::new(),
             probs: Vec::new(),
+            lang: None,
         }
     }
 
@@ -44,7 +48,7 @@ impl<'m> Labeler<'m> {
         self.model
             .vectorizer
             .transform_into(text, &mut self.scratch, &mut self.features, None);
-        self.labels_from_features()
+        self.labels_from_features(text)
     }
 
     /// Labels one paragraph and lists, per head, the `top` features that
@@ -56,7 +60,7 @@ impl<'m> Labeler<'m> {
             &mut self.features,
             Some(&mut self.spans),
         );
-        let labels = self.labels_from_features();
+        let labels = self.labels_from_features(text);
         let terms = self.model.vectorizer.terms();
         let explanations = self
             .model
@@ -64,11 +68,9 @@ impl<'m> Labeler<'m> {
             .iter()
             .zip(&labels.heads)
             .map(|(head, answer)| {
-                let chosen = head
-                    .classes
-                    .iter()
-                    .position(|c| c == answer.label)
-                    .unwrap_or(0);
+                // The most probable class, also when the label is `uncertain`.
+                let probs: Vec<f32> = answer.scores.iter().map(|(_, p)| *p).collect();
+                let chosen = argmax(&probs);
                 let mut contributions: Vec<Contribution> = self
                     .features
                     .iter()
@@ -103,7 +105,7 @@ impl<'m> Labeler<'m> {
         (labels, explanations)
     }
 
-    fn labels_from_features(&mut self) -> Labels<'m> {
+    fn labels_from_features(&mut self, text: &str) -> Labels<'m> {
         let model: &'m Model = self.model;
         model
             .scorer
@@ -128,7 +130,30 @@ impl<'m> Labeler<'m> {
                 }
             })
             .collect();
-        Labels { heads }
+        let lang = self.lang.unwrap_or_else(|| language(text));
+        let mut labels = Labels {
+            heads,
+            lang,
+            unreadable: None,
+        };
+        let terms = model.vectorizer.terms();
+        let knows_a_word = self
+            .features
+            .iter()
+            .any(|&(f, _)| !terms[f as usize].starts_with('@'));
+        if lang == Lang::Other {
+            labels.unreadable(UNKNOWN_LANGUAGE);
+        } else if !knows_a_word {
+            labels.unreadable(NO_KNOWN_WORDS);
+        }
+        labels
+    }
+
+    /// Takes every paragraph to be in `lang` instead of detecting it
+    /// (`None`: detect). A paragraph given a language is never refused for
+    /// its language, only for having no known word.
+    pub fn set_lang(&mut self, lang: Option<Lang>) {
+        self.lang = lang;
     }
 }
 

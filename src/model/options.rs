@@ -97,8 +97,8 @@ impl Default for TrainOptions {
         TrainOptions {
             labels: default_heads(),
             vectorizer: VectorizerOptions::default(),
-            alpha: 0.3,
-            max_iterations: 200,
+            alpha: 0.15,
+            max_iterations: 500,
             tolerance: 1e-4,
             balance: true,
             actors: ActorSource::Shipped,
