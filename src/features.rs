@@ -209,8 +209,8 @@ pub struct Scratch {
     /// Id of the vectorizer whose word codes the caches hold (0: none).
     owner: u64,
     lower: String,
-    /// Lowercase word → (stem code, actor word id); each distinct word is
-    /// stemmed once.
+    /// Word as written (not ASCII, or longer than 16 bytes) → (stem code,
+    /// actor word id); each distinct spelling is lowercased and stemmed once.
     word_cache: FxHashMap<String, (u32, u32)>,
     /// The same for ASCII words of up to 16 bytes, keyed by their lowercase
     /// bytes packed into an integer: no string copy, no heap access to compare.
@@ -600,17 +600,17 @@ impl TfIdf {
                         codes
                     }
                 },
-                None => {
-                    lowercase_into(word(), &mut scratch.lower);
-                    match scratch.word_cache.get(scratch.lower.as_str()) {
-                        Some(&codes) => codes,
-                        None => {
-                            let codes = self.word_codes(&scratch.lower);
-                            scratch.word_cache.insert(scratch.lower.clone(), codes);
-                            codes
-                        }
+                // Keyed by the word as written, so that a hit costs no
+                // Unicode lowercasing (Russian words all come this way).
+                None => match scratch.word_cache.get(word()) {
+                    Some(&codes) => codes,
+                    None => {
+                        lowercase_into(word(), &mut scratch.lower);
+                        let codes = self.word_codes(&scratch.lower);
+                        scratch.word_cache.insert(word().to_string(), codes);
+                        codes
                     }
-                }
+                },
             };
             scratch.word_spans.push(range);
             scratch.stem_codes.push(codes.0);

@@ -114,6 +114,14 @@ impl Words<'_> {
                     continue;
                 }
             }
+            // Two-byte Cyrillic: lead bytes D0, D1 and D3 start only letters
+            // (U+0400–U+047F, U+04C0–U+04FF); D2 also starts signs and
+            // combining marks, so it takes the Unicode path.
+            if matches!(window[i], 0xD0 | 0xD1 | 0xD3) && i + 1 < window.len() {
+                mask |= 0b11 << i;
+                i += 2;
+                continue;
+            }
             let is_word = match BYTE_CLASS[usize::from(window[i])] {
                 0 => false,
                 1 => true,
@@ -249,8 +257,8 @@ impl std::str::FromStr for Lang {
 /// Detects a paragraph's language by script share: the language of the
 /// majority of its letters, Latin for English and Cyrillic for Russian, so
 /// Latin names inside Russian text (or the reverse) do not change it.
-/// Cyrillic with letters of other alphabets (Kazakh `қ`, `ә` …) in more
-/// than one word in four is [`Lang::Other`]; so is text with no letters.
+/// Cyrillic with more than one letter in twenty from other alphabets
+/// (Kazakh `қ`, `ә` …) is [`Lang::Other`]; so is text with no letters.
 /// A statistical detector (e.g. `whatlang`) is not needed to tell two
 /// scripts apart, and this one costs one `is_ascii` pass on English.
 ///
@@ -275,33 +283,30 @@ pub fn language(text: &str) -> Lang {
             Lang::Other
         };
     }
-    let (mut latin, mut cyrillic, mut other, mut foreign_words, mut cyrillic_words) =
-        (0usize, 0usize, 0usize, 0usize, 0usize);
-    for range in words(text) {
-        let word = &text[range];
-        let mut in_cyrillic = false;
-        let mut foreign = false;
-        for c in word.chars().filter(|c| c.is_alphabetic()) {
-            if c.is_ascii_alphabetic() || ('\u{00C0}'..='\u{024F}').contains(&c) {
-                latin += 1;
-            } else if is_cyrillic(c) {
+    // One pass over the characters; the Unicode letter test only for
+    // characters outside the Latin and Cyrillic blocks and common punctuation.
+    let (mut latin, mut cyrillic, mut foreign, mut other) = (0usize, 0usize, 0usize, 0usize);
+    for c in text.chars() {
+        match c {
+            'a'..='z' | 'A'..='Z' | '\u{00C0}'..='\u{024F}' => latin += 1,
+            '\u{0400}'..='\u{04FF}' => {
                 cyrillic += 1;
-                in_cyrillic = true;
-                foreign |= NON_RUSSIAN_CYRILLIC.contains(c.to_lowercase().next().unwrap_or(c));
-            } else {
-                other += 1;
+                foreign += usize::from(
+                    NON_RUSSIAN_CYRILLIC.contains(c.to_lowercase().next().unwrap_or(c)),
+                );
             }
+            '\0'..='\u{00BF}' | '\u{2000}'..='\u{206F}' => {}
+            c if c.is_alphabetic() => other += 1,
+            _ => {}
         }
-        cyrillic_words += usize::from(in_cyrillic);
-        foreign_words += usize::from(foreign);
     }
     let letters = latin + cyrillic + other;
     if letters == 0 {
         Lang::Other
     } else if cyrillic * 2 > letters {
-        // A Kazakh name in a Russian sentence is one word in many; in
-        // Kazakh text every few words has a letter Russian lacks.
-        if foreign_words * 4 > cyrillic_words {
+        // A Kazakh name in a Russian sentence is a few letters in a hundred;
+        // Kazakh text has one in seven or so.
+        if foreign * 20 > cyrillic {
             Lang::Other
         } else {
             Lang::Ru
