@@ -1,18 +1,17 @@
 //! `vektor label`: arguments for the batch engine ([`vektor::batch`]).
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
-use vektor::batch::{label_records, BatchOptions, Counts, OnError as OnBadRow, Progress};
+use vektor::batch::{label_records, BatchOptions, OnError as OnBadRow, Progress};
 use vektor::files::{expand_paths, AtomicFile};
 use vektor::io::input::{InputFormat, InputOptions, Records};
 use vektor::io::output::{OutputFormat, RowWriter};
-use vektor::text::{Lang, ParagraphMode};
+use vektor::text::ParagraphMode;
 
+use super::progress::{progress_bar, report, show_progress};
+use super::values::{input_formats, output_formats, parse_lang, trimmed, LangArg};
 use super::{parse_threshold, thresholds_for, ModelArg};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -86,52 +85,6 @@ pub struct LabelCmd {
     quiet: bool,
 }
 
-/// `--input-format` values, listed in `--help`.
-fn input_formats() -> impl clap::builder::TypedValueParser<Value = InputFormat> {
-    let values = [
-        PossibleValue::new("text").alias("txt"),
-        PossibleValue::new("jsonl").alias("ndjson"),
-        PossibleValue::new("csv"),
-        PossibleValue::new("tsv"),
-    ];
-    PossibleValuesParser::new(values).map(|s| {
-        s.parse::<InputFormat>()
-            .expect("every listed value is an input format")
-    })
-}
-
-/// `-f` values, listed in `--help`.
-fn output_formats() -> impl clap::builder::TypedValueParser<Value = OutputFormat> {
-    let values = [
-        PossibleValue::new("jsonl").alias("ndjson"),
-        PossibleValue::new("csv"),
-        PossibleValue::new("tsv"),
-        PossibleValue::new("table"),
-    ];
-    PossibleValuesParser::new(values).map(|s| {
-        s.parse::<OutputFormat>()
-            .expect("every listed value is an output format")
-    })
-}
-
-fn trimmed(s: &str) -> std::result::Result<String, String> {
-    Ok(s.trim().to_string())
-}
-
-/// `--lang`: a language, or `None` for `auto`.
-#[derive(Debug, Clone, Copy)]
-struct LangArg(Option<Lang>);
-
-fn parse_lang(s: &str) -> std::result::Result<LangArg, String> {
-    match s {
-        "auto" => Ok(LangArg(None)),
-        other => other
-            .parse::<Lang>()
-            .map(|lang| LangArg(Some(lang)))
-            .map_err(|e| format!("{e}, or auto")),
-    }
-}
-
 pub fn run(cmd: LabelCmd) -> Result<u8> {
     let model = cmd.model.load()?;
     if let (Some(field), Some(keep)) = (&cmd.rollup_by, &cmd.keep_fields) {
@@ -179,17 +132,7 @@ pub fn run(cmd: LabelCmd) -> Result<u8> {
         .collect();
     let bar = progress_bar(&inputs, cmd.quiet);
     let started = std::time::Instant::now();
-    let progress = |p: Progress| {
-        if !bar.is_hidden() {
-            let seconds = started.elapsed().as_secs_f64().max(1e-3);
-            bar.set_position(p.bytes_read);
-            bar.set_message(format!(
-                "{} paragraphs, {:.0} paragraphs/s",
-                p.rows,
-                p.rows as f64 / seconds
-            ));
-        }
-    };
+    let progress = |p: Progress| show_progress(&bar, started, p);
     let notice_bar = bar.clone();
     let records = Records::open(inputs, &input).on_notice(move |notice| {
         notice_bar.suspend(|| eprintln!("vektor: note: {notice}"));
@@ -209,49 +152,8 @@ pub fn run(cmd: LabelCmd) -> Result<u8> {
         }
     };
     bar.finish_and_clear();
-    report(&cmd, counts, started.elapsed());
+    if !cmd.quiet {
+        report(cmd.output.as_deref(), counts, started.elapsed());
+    }
     Ok(if counts.skipped > 0 { 1 } else { 0 })
-}
-
-/// The end-of-run line on stderr: counts, time, rate and where the output went.
-fn report(cmd: &LabelCmd, counts: Counts, elapsed: std::time::Duration) {
-    if cmd.quiet {
-        return;
-    }
-    let seconds = elapsed.as_secs_f64();
-    let skipped = match counts.skipped {
-        0 => String::new(),
-        n => format!(", skipped {n} bad rows"),
-    };
-    let destination = cmd
-        .output
-        .as_ref()
-        .map_or("stdout".to_string(), |p| p.display().to_string());
-    eprintln!(
-        "vektor: labelled {} paragraphs{skipped} in {seconds:.2} s ({:.0} paragraphs/s) → {destination}",
-        counts.labelled,
-        (counts.labelled + counts.skipped) as f64 / seconds.max(1e-6),
-    );
-}
-
-/// A progress bar on stderr when it is a terminal and the input size is known
-/// (files, not stdin); hidden otherwise, so pipes and logs stay clean.
-fn progress_bar(inputs: &[PathBuf], quiet: bool) -> ProgressBar {
-    let from_stdin = inputs.iter().any(|p| p.as_os_str() == "-");
-    if quiet || from_stdin || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let total: u64 = inputs
-        .iter()
-        .filter_map(|p| std::fs::metadata(p).ok())
-        .map(|m| m.len())
-        .sum();
-    let bar = ProgressBar::new(total);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{bar:30} {bytes}/{total_bytes} {bytes_per_sec} {msg} eta {eta}",
-        )
-        .expect("the progress template is valid"),
-    );
-    bar
 }

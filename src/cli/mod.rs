@@ -5,9 +5,11 @@ mod eval;
 mod inspect;
 mod label;
 mod options;
+mod progress;
 mod report;
 mod train;
 mod tune;
+mod values;
 
 use std::path::PathBuf;
 

@@ -8,7 +8,7 @@ use std::io::Write;
 use anyhow::Result;
 use clap::Args;
 use vektor::eval::{cross_validate, mean_sd};
-use vektor::tune::{tune, Grid, Scoring};
+use vektor::tune::{tune, Grid, Scoring, TuneResult};
 
 use super::options::train_command;
 use super::{load_set, TrainArgs};
@@ -144,6 +144,30 @@ pub fn run_tune(cmd: TuneCmd) -> Result<u8> {
         "{} combinations scored on {scored_on}; score = macro-F1 averaged over heads",
         results.len()
     )?;
+    write_ranking(&mut out, &results[..cmd.show.min(results.len())])?;
+    // Printed to be pasted into a shell; the model goes to a new file, so
+    // pasting it never overwrites the shipped model.
+    let data = cmd.data.display().to_string();
+    let dev = cmd.dev.as_ref().map(|p| p.display().to_string());
+    let command = |options: &vektor::TrainOptions| {
+        train_command(&data, options, dev.as_deref(), "model.json")
+    };
+    let best = &results[0];
+    writeln!(out, "\nbest: {}", command(&best.options))?;
+    if let Some(chosen) = vektor::tune::recommend(&results) {
+        writeln!(
+            out,
+            "recommended (simplest within one sd of the best, score {:.4}): {}",
+            chosen.score,
+            command(&chosen.options)
+        )?;
+    }
+    eprintln!("tune took {:.0}s", started.elapsed().as_secs_f64());
+    Ok(0)
+}
+
+/// The ranking table: one line per combination, best first.
+fn write_ranking(out: &mut impl Write, results: &[TuneResult]) -> Result<()> {
     writeln!(
         out,
         "{:>4} {:>7} {:>6}  {:>6} {:>6} {:>6} {:>9} {:>6} {:>5} {:>7} {:>6}  per head",
@@ -159,7 +183,7 @@ pub fn run_tune(cmd: TuneCmd) -> Result<u8> {
         "balance",
         "actors"
     )?;
-    for (rank, r) in results.iter().take(cmd.show).enumerate() {
+    for (rank, r) in results.iter().enumerate() {
         let o = &r.options;
         let heads: Vec<String> = r
             .head_macro_f1
@@ -183,23 +207,5 @@ pub fn run_tune(cmd: TuneCmd) -> Result<u8> {
             heads.join(", ")
         )?;
     }
-    // Printed to be pasted into a shell; the model goes to a new file, so
-    // pasting it never overwrites the shipped model.
-    let data = cmd.data.display().to_string();
-    let dev = cmd.dev.as_ref().map(|p| p.display().to_string());
-    let command = |options: &vektor::TrainOptions| {
-        train_command(&data, options, dev.as_deref(), "model.json")
-    };
-    let best = &results[0];
-    writeln!(out, "\nbest: {}", command(&best.options))?;
-    if let Some(chosen) = vektor::tune::recommend(&results) {
-        writeln!(
-            out,
-            "recommended (simplest within one sd of the best, score {:.4}): {}",
-            chosen.score,
-            command(&chosen.options)
-        )?;
-    }
-    eprintln!("tune took {:.0}s", started.elapsed().as_secs_f64());
-    Ok(0)
+    Ok(())
 }
