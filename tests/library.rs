@@ -353,3 +353,52 @@ fn tune_warm_starts_reach_the_scores_of_fits_from_zero() {
         );
     }
 }
+
+#[test]
+fn text_the_model_cannot_read_is_labelled_uncertain_with_its_reason() {
+    let model = vektor::shipped_model().unwrap();
+    for (text, lang, reason) in [
+        // Kazakh Cyrillic, Chinese, Arabic: another language.
+        (
+            "Қазақстан Ресеймен газ жеткізу туралы келісімге қол қойды",
+            "other",
+            Some(vektor::labels::UNKNOWN_LANGUAGE),
+        ),
+        (
+            "哈萨克斯坦与俄罗斯签署天然气协议",
+            "other",
+            Some(vektor::labels::UNKNOWN_LANGUAGE),
+        ),
+        (
+            "وقعت كازاخستان اتفاقية غاز مع روسيا",
+            "other",
+            Some(vektor::labels::UNKNOWN_LANGUAGE),
+        ),
+        // Nothing left after normalisation.
+        ("— … —", "other", Some(vektor::labels::UNKNOWN_LANGUAGE)),
+        (
+            "2024 — 15%",
+            "other",
+            Some(vektor::labels::UNKNOWN_LANGUAGE),
+        ),
+        // A mixed-script word in a Russian sentence is still Russian.
+        (
+            "«Газпром» и QazaqGaz подписали соглашение о поставках газа",
+            "ru",
+            None,
+        ),
+        ("Gazprom and QazaqGaz signed a gas supply deal", "en", None),
+    ] {
+        let labels = model.label(text);
+        assert_eq!(labels.lang.as_str(), lang, "{text}");
+        assert_eq!(labels.unreadable, reason, "{text}");
+        if reason.is_some() {
+            assert!(
+                labels.heads.iter().all(|h| h.label == vektor::UNCERTAIN),
+                "{text}"
+            );
+        }
+    }
+    let russian = model.label("«Газпром» и QazaqGaz подписали соглашение о поставках газа");
+    assert_eq!(russian.get("theme").unwrap().label, "energy");
+}
