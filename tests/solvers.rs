@@ -17,7 +17,11 @@ fn heads() -> Vec<String> {
 
 #[test]
 fn sparse_and_linfa_solvers_agree_on_the_shipped_data() {
-    let set = TrainingSet::load(&root().join("training/paragraphs.jsonl"), &heads()).unwrap();
+    let all = TrainingSet::load(&root().join("training/paragraphs.jsonl"), &heads()).unwrap();
+    // The first 2,038 rows are the English set the linfa-trained model
+    // shipped with: the dense oracle's time grows with rows × features,
+    // and this keeps the test to a minute.
+    let set = all.subset(&(0..2038).collect::<Vec<_>>());
     let dev = TrainingSet::load(&root().join("training/dev.jsonl"), &heads()).unwrap();
     // Without balancing both minimise exactly the same objective (with it,
     // linfa oversamples rows and the sparse solver weighs classes).
