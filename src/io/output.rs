@@ -4,7 +4,7 @@
 //! come first; `scores` holds every class's probability):
 //!
 //! ```text
-//! {"source":"a.txt","paragraph":1,"line":1,"text":"…","theme":"energy","theme_confidence":0.91,
+//! {"source":"a.txt","paragraph":1,"line":1,"text":"…","lang":"en","theme":"energy","theme_confidence":0.91,
 //!  "stance":"aligned","stance_confidence":0.77,"scores":{"theme":{…},"stance":{…}}}
 //! ```
 //!
