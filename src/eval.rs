@@ -174,8 +174,17 @@ pub fn evaluate(
     set: &TrainingSet,
     min_confidence: &BTreeMap<String, f32>,
 ) -> Result<Vec<HeadReport>> {
-    let texts = set.texts();
-    let predictions = model.label_batch(&texts);
+    score(model, set, &model.label_batch(&set.texts()), min_confidence)
+}
+
+/// [`evaluate`] on labels already computed for `set`, one per row in order,
+/// so that a caller that also wants [`readability`] labels the set once.
+pub fn score(
+    model: &Model,
+    set: &TrainingSet,
+    predictions: &[crate::Labels],
+    min_confidence: &BTreeMap<String, f32>,
+) -> Result<Vec<HeadReport>> {
     let mut reports = Vec::new();
     for (h, head) in model.heads().iter().enumerate() {
         let Some(column) = set.heads().iter().position(|n| *n == head.name) else {
@@ -223,10 +232,10 @@ pub struct Readability {
     pub unreadable: BTreeMap<String, usize>,
 }
 
-/// Counts languages and refusals over `set` (see [`Readability`]).
-pub fn readability(model: &Model, set: &TrainingSet) -> Readability {
+/// Counts languages and refusals over a set's labels (see [`Readability`]).
+pub fn readability(predictions: &[crate::Labels]) -> Readability {
     let mut report = Readability::default();
-    for labels in model.label_batch(&set.texts()) {
+    for labels in predictions {
         *report
             .languages
             .entry(labels.lang.as_str().to_string())

@@ -218,7 +218,7 @@ fn is_cyrillic(c: char) -> bool {
 
 /// Letters of Kazakh, Kyrgyz, Tajik, Tatar and other Cyrillic alphabets that
 /// Russian does not use: their presence means the text is not Russian.
-const NON_RUSSIAN_CYRILLIC: &str = "әғқңөұүһіїєўјљњћђџһҳқғӯӣ";
+const NON_RUSSIAN_CYRILLIC: &str = "әғқңөұүһіїєўјљњћђџҳӯӣ";
 
 /// The language of a paragraph, as far as vektor can tell from its script.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -44,8 +44,10 @@ pub fn run(cmd: EvalCmd) -> Result<u8> {
     let skipped = vektor::eval::unevaluated_heads(&model, &set);
     warn_about_misleading_scores(&model, &set);
     let thresholds = thresholds_for(&model, &cmd.min_confidence)?;
-    let reports = vektor::eval::evaluate(&model, &set, &thresholds)?;
-    let readability = vektor::eval::readability(&model, &set);
+    // Labelled once, for the scores and for the languages and refusals.
+    let predictions = model.label_batch(&set.texts());
+    let reports = vektor::eval::score(&model, &set, &predictions, &thresholds)?;
+    let readability = vektor::eval::readability(&predictions);
     let mistakes = match cmd.errors {
         Some(n) => vektor::eval::most_confident_mistakes(&model, &set, n),
         None => Vec::new(),
