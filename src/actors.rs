@@ -201,6 +201,11 @@ impl Gazetteer {
         }
     }
 
+    /// Marker term for group `index` named earlier in the document (`@name-in-doc`).
+    pub fn doc_marker(&self, index: usize) -> String {
+        format!("@{}-in-doc", self.groups[index].0)
+    }
+
     /// Does group `index` get an absence marker?
     pub fn marks_absence(&self, index: usize) -> bool {
         self.groups[index].1.absence

@@ -33,6 +33,7 @@ use std::io::Write;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::features::Mentions;
 use crate::io::input::{Batch, InputRecord, Records};
 use crate::io::output::{render_jsonl, Outcome, OutputFormat, Rollup, Row, RowWriter};
 use crate::labels::Labels;
@@ -69,6 +70,12 @@ pub struct BatchOptions {
     pub on_error: OnError,
     /// The language of every paragraph; `None` detects it per paragraph.
     pub lang: Option<Lang>,
+    /// Rows of a source that share this field's value, one after another,
+    /// form a document (an article id or URL in a crawl): with a model
+    /// trained with document context, a paragraph sees the actors named
+    /// earlier in its document. A plain-text source is one document without
+    /// it; records without it stand alone.
+    pub doc_field: Option<String>,
 }
 
 impl BatchOptions {
@@ -229,6 +236,30 @@ struct Workers<'m, 'o> {
     buffers: Buffers,
     /// JSON Lines rows are rendered on the workers, not by the writer.
     render: bool,
+    /// The model was trained with document context.
+    doc_context: bool,
+}
+
+/// The document being read, for document context: its key (source and
+/// document field value) and the actor groups its paragraphs named so far.
+#[derive(Debug, Default)]
+struct DocState {
+    key: Option<(String, String)>,
+    named: Mentions,
+}
+
+impl DocState {
+    /// The context of a row with document key `key` (`None`: it stands
+    /// alone), which then names `mentions`.
+    fn next(&mut self, key: Option<(String, String)>, mentions: Mentions) -> Mentions {
+        if key.is_none() || key != self.key {
+            self.key = key;
+            self.named = Mentions::NONE;
+        }
+        let context = self.named;
+        self.named = self.named.union(mentions);
+        context
+    }
 }
 
 /// One run's state: the workers, the sink, the counts and the document
@@ -239,6 +270,8 @@ struct Engine<'m, 'o, W: Write> {
     counts: Counts,
     /// The document being rolled up: where it is and its sums so far.
     rollup: Option<(Document, Rollup<'m>)>,
+    /// The document being read, for document context.
+    doc: DocState,
 }
 
 /// A document rolled up: a source, or with `rollup_by` a run of its rows
@@ -262,9 +295,54 @@ impl<'m> Workers<'m, '_> {
     /// Parses, labels and (for JSON Lines) renders `batch` in pieces on the
     /// current rayon pool. A fatal row is kept in its place, for the writer
     /// to stop at.
-    fn label_pieces<'a>(&self, batch: &'a mut Batch) -> Vec<Piece<'m, 'a>> {
-        batch
+    fn label_pieces<'a>(&self, batch: &'a mut Batch, doc: &mut DocState) -> Vec<Piece<'m, 'a>> {
+        let in_docs = self.doc_context && (batch.is_text() || self.options.doc_field.is_some());
+        if !in_docs {
+            return self.label_in_context(batch.par_records().map(|item| (item, Mentions::NONE)));
+        }
+        // A paragraph's context depends on the paragraphs before it: find
+        // what each names in parallel, then the contexts in order.
+        let source = batch.source().to_string();
+        let text = batch.is_text();
+        let items: Vec<(Result<InputRecord<'a>>, Mentions)> = batch
             .par_records()
+            .map(|item| {
+                let named = match &item {
+                    Ok(record) => self.labelers.with(|labeler| labeler.mentions(&record.text)),
+                    Err(_) => Mentions::NONE,
+                };
+                (item, named)
+            })
+            .collect();
+        let contexts: Vec<Mentions> = items
+            .iter()
+            .map(|(item, named)| {
+                let key = match (item, &self.options.doc_field) {
+                    (Ok(_), _) if text => Some(String::new()),
+                    (Ok(record), Some(field)) => record
+                        .fields
+                        .iter()
+                        .find(|(k, v)| k == field && v.get() != "null")
+                        .map(|(_, v)| v.get().to_string()),
+                    _ => None,
+                };
+                doc.next(key.map(|k| (source.clone(), k)), *named)
+            })
+            .collect();
+        self.label_in_context(
+            items
+                .into_par_iter()
+                .zip(contexts)
+                .map(|((item, _), context)| (item, context)),
+        )
+    }
+
+    /// Labels rows, each with its document context, in pieces.
+    fn label_in_context<'a>(
+        &self,
+        items: impl IndexedParallelIterator<Item = (Result<InputRecord<'a>>, Mentions)>,
+    ) -> Vec<Piece<'m, 'a>> {
+        items
             .chunks(PIECE)
             .map(|items| {
                 let mut piece = Piece {
@@ -273,8 +351,8 @@ impl<'m> Workers<'m, '_> {
                     ends: Vec::new(),
                 };
                 self.labelers.with(|labeler| {
-                    for item in items {
-                        let done = match to_row(labeler, item, self.options) {
+                    for (item, context) in items {
+                        let done = match to_row(labeler, item, context, self.options) {
                             Ok(row) if self.render => {
                                 render_jsonl(&row, &mut piece.rendered);
                                 piece.ends.push(piece.rendered.len());
@@ -306,10 +384,12 @@ impl<'m, 'o, W: Write + Send> Engine<'m, 'o, W> {
                 labelers: LabelerPool::new(model),
                 buffers: Buffers::default(),
                 render: writer.format() == OutputFormat::Jsonl,
+                doc_context: model.vectorizer().options().doc_context,
             },
             writer,
             counts: Counts::default(),
             rollup: None,
+            doc: DocState::default(),
         }
     }
 
@@ -329,9 +409,11 @@ impl<'m, 'o, W: Write + Send> Engine<'m, 'o, W> {
         while let Some((batch, bytes_read)) = next {
             let mut batch = batch?;
             let source = batch.source().to_string();
-            let workers = &self.workers;
-            let (following, pieces) =
-                rayon::join(|| read(&mut records), || workers.label_pieces(&mut batch));
+            let (workers, doc) = (&self.workers, &mut self.doc);
+            let (following, pieces) = rayon::join(
+                || read(&mut records),
+                || workers.label_pieces(&mut batch, doc),
+            );
             next = following;
             for piece in pieces {
                 self.write_piece(piece, &source)?;
@@ -434,6 +516,7 @@ impl<'m, 'o, W: Write + Send> Engine<'m, 'o, W> {
 fn to_row<'m, 'a>(
     labeler: &mut Labeler<'m>,
     item: Result<InputRecord<'a>>,
+    context: Mentions,
     options: &BatchOptions,
 ) -> Result<Row<'m, 'a>> {
     let input = match item {
@@ -460,10 +543,10 @@ fn to_row<'m, 'a>(
     labeler.set_lang(options.lang);
     let (mut labels, explanation) = match options.explain {
         Some(k) => {
-            let (labels, explanation) = labeler.explain(&input.text, k);
+            let (labels, explanation) = labeler.explain_in_doc(&input.text, context, k);
             (labels, Some(explanation))
         }
-        None => (labeler.label(&input.text), None),
+        None => (labeler.label_in_doc(&input.text, context).0, None),
     };
     labels.abstain(&options.thresholds);
     Ok(Row {

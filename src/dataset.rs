@@ -10,7 +10,7 @@
 //! use vektor::dataset::{Example, TrainingSet};
 //! let set = TrainingSet::from_examples(
 //!     vec!["theme".into()],
-//!     vec![Example { text: "Oil output rose".into(), labels: vec!["energy".into()] }],
+//!     vec![Example { text: "Oil output rose".into(), labels: vec!["energy".into()], doc: None }],
 //! ).unwrap();
 //! assert_eq!(set.class_counts(0)["energy"], 1);
 //! ```
@@ -30,6 +30,9 @@ pub struct Example {
     pub text: String,
     /// Labels, in the order of [`TrainingSet::heads`].
     pub labels: Vec<String>,
+    /// The document the paragraph belongs to (the `doc` field), if any; a
+    /// document's paragraphs are taken in file order, headline first.
+    pub doc: Option<String>,
 }
 
 /// A labelled set of paragraphs with the heads (label fields) it carries.
@@ -40,6 +43,9 @@ pub struct TrainingSet {
     source: String,
     sha256: String,
 }
+
+/// The field that names a paragraph's document in a labelled file.
+pub const DOC_FIELD: &str = "doc";
 
 /// The default heads of vektor's label scheme.
 pub fn default_heads() -> Vec<String> {
@@ -216,7 +222,13 @@ impl TrainingSet {
         Ok(())
     }
 
+    /// Each row's document id (`None` for a paragraph that stands alone).
+    pub fn docs(&self) -> Vec<Option<&str>> {
+        self.examples.iter().map(|e| e.doc.as_deref()).collect()
+    }
+
     /// The rows at `indices`, in that order (used for folds and subsamples).
+    /// A row's document context then comes from the subset's rows alone.
     pub fn subset(&self, indices: &[usize]) -> TrainingSet {
         TrainingSet {
             heads: self.heads.clone(),
@@ -309,8 +321,18 @@ fn example_from_record(
             Ok(label.to_string())
         })
         .collect::<Result<Vec<_>>>()?;
+    let doc = record
+        .fields
+        .iter()
+        .find(|(k, _)| k == DOC_FIELD)
+        .map(|(_, v)| match json_text(v) {
+            Ok(Some(text)) => text.to_string(),
+            _ => v.get().to_string(),
+        })
+        .filter(|doc| doc != "null");
     Ok(Example {
         text: record.text.to_string(),
         labels,
+        doc,
     })
 }

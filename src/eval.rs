@@ -174,7 +174,12 @@ pub fn evaluate(
     set: &TrainingSet,
     min_confidence: &BTreeMap<String, f32>,
 ) -> Result<Vec<HeadReport>> {
-    score(model, set, &model.label_batch(&set.texts()), min_confidence)
+    score(
+        model,
+        set,
+        &model.label_docs(&set.texts(), &set.docs()),
+        min_confidence,
+    )
 }
 
 /// [`evaluate`] on labels already computed for `set`, one per row in order,

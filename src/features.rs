@@ -1,11 +1,23 @@
 //! Vocabulary and TF-IDF: paragraph → sparse, l2-normalised feature vector.
 //!
-//! A feature is a word n-gram of terms (`oil`, `oil pipelin`) or an actor
-//! marker (`@russia`, `@no-russia`, see [`crate::actors`]). [`TfIdf::fit`]
-//! chooses the vocabulary from a corpus by document frequency and stores
-//! smoothed idf (`ln((1 + n) / (1 + df)) + 1`, as scikit-learn does); the
-//! transform weighs each feature by its count (or `1 + ln(count)` with
-//! sublinear tf) times idf and scales the vector to unit length.
+//! Features come in three blocks, each scaled to unit length on its own (as
+//! scikit-learn's `FeatureUnion` of vectorizers does), so that the many
+//! character grams of a paragraph do not drown its words:
+//!
+//! - **words**: word n-grams of terms (`oil`, `oil pipelin`) and actor
+//!   markers (`@russia`, `@no-russia`, `@russia-in-doc`, see
+//!   [`crate::actors`]);
+//! - **character grams** (`#<sanc`, [`VectorizerOptions::char_ngrams`]),
+//!   which see a word's parts across spellings and inflections;
+//! - **actor sentences** (`^supplies`, [`VectorizerOptions::actor_sentences`]):
+//!   the terms of the sentences that name a focus actor (a gazetteer group
+//!   with `absence = true`, Russia in the shipped one), kept apart from the
+//!   same words elsewhere in the paragraph.
+//!
+//! [`TfIdf::fit`] chooses the vocabulary from a corpus by document frequency
+//! and stores smoothed idf (`ln((1 + n) / (1 + df)) + 1`, as scikit-learn
+//! does); the transform weighs each feature by its count (or `1 + ln(count)`
+//! with sublinear tf) times idf.
 //!
 //! ```
 //! use vektor::features::{TfIdf, VectorizerOptions};
@@ -27,7 +39,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::actors::{Gazetteer, NOT_AN_ACTOR_WORD};
 use crate::error::{Error, Result};
-use crate::text::{lowercase_into, words, Analyzer};
+use crate::text::{char_grams, ends_sentence, is_stop_word, lowercase_into, words, Analyzer};
 
 /// Longest n-gram the vectorizer supports; n-gram keys are fixed-size arrays.
 pub const MAX_NGRAM: usize = 3;
@@ -54,7 +66,131 @@ pub struct VectorizerOptions {
     pub stem: bool,
     /// Drop English stop words before forming n-grams.
     pub stop_words: bool,
+    /// Character n-grams within words (`off`, or e.g. 3 to 5 characters).
+    /// Stop words ([`crate::text::is_stop_word`]) give none: their grams
+    /// say nothing and would be a third of the work.
+    #[serde(default)]
+    pub char_ngrams: CharNgrams,
+    /// Add the terms of sentences that name a focus actor as separate features.
+    #[serde(default)]
+    pub actor_sentences: bool,
+    /// Let a paragraph that names no focus actor see that an earlier
+    /// paragraph of its document did (`@russia-in-doc`).
+    #[serde(default)]
+    pub doc_context: bool,
 }
+
+/// The lengths of character n-grams: `off`, or `min-max` characters.
+///
+/// ```
+/// use vektor::features::CharNgrams;
+/// let grams: CharNgrams = "3-5".parse().unwrap();
+/// assert_eq!((grams.min, grams.max), (3, 5));
+/// assert_eq!(grams.to_string(), "3-5");
+/// assert_eq!("off".parse::<CharNgrams>().unwrap(), CharNgrams::OFF);
+/// assert!("5-3".parse::<CharNgrams>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CharNgrams {
+    /// Shortest gram, in characters (0 when off).
+    pub min: usize,
+    /// Longest gram, in characters (0 when off).
+    pub max: usize,
+}
+
+/// Longest character gram: longer ones are nearly whole words.
+pub const MAX_CHAR_NGRAM: usize = 8;
+
+impl CharNgrams {
+    /// No character grams.
+    pub const OFF: CharNgrams = CharNgrams { min: 0, max: 0 };
+
+    /// Whether grams are formed at all.
+    pub fn is_on(&self) -> bool {
+        self.max > 0
+    }
+
+    fn check(&self) -> std::result::Result<(), String> {
+        if *self == CharNgrams::OFF
+            || (1 <= self.min && self.min <= self.max && self.max <= MAX_CHAR_NGRAM)
+        {
+            Ok(())
+        } else {
+            Err(format!(
+                "char n-grams must be `off` or MIN-MAX with 1 <= MIN <= MAX <= {MAX_CHAR_NGRAM}, got {}-{}",
+                self.min, self.max
+            ))
+        }
+    }
+}
+
+impl std::str::FromStr for CharNgrams {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        if s == "off" {
+            return Ok(CharNgrams::OFF);
+        }
+        let bad = || format!("expected `off` or MIN-MAX such as `3-5`, got `{s}`");
+        let (min, max) = s.split_once('-').ok_or_else(bad)?;
+        let grams = CharNgrams {
+            min: min.trim().parse().map_err(|_| bad())?,
+            max: max.trim().parse().map_err(|_| bad())?,
+        };
+        grams.check()?;
+        Ok(grams)
+    }
+}
+
+impl std::fmt::Display for CharNgrams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.is_on() {
+            write!(f, "{}-{}", self.min, self.max)
+        } else {
+            f.write_str("off")
+        }
+    }
+}
+
+/// The actor groups a paragraph or a document mentions, as a set of group
+/// indices of the gazetteer (the first 64 groups: a document-context marker
+/// is only formed for those).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Mentions(u64);
+
+impl Mentions {
+    /// No group.
+    pub const NONE: Mentions = Mentions(0);
+
+    fn insert(&mut self, group: usize) {
+        if group < 64 {
+            self.0 |= 1 << group;
+        }
+    }
+
+    fn contains(self, group: usize) -> bool {
+        group < 64 && self.0 & (1 << group) != 0
+    }
+
+    /// The groups in either set: a document's context grows by each paragraph's mentions.
+    pub fn union(self, other: Mentions) -> Mentions {
+        Mentions(self.0 | other.0)
+    }
+}
+
+/// Which block a feature belongs to, from the first character of its name.
+fn block_of(term: &str) -> usize {
+    match term.as_bytes().first() {
+        Some(b'#') => CHAR_BLOCK,
+        Some(b'^') => SENTENCE_BLOCK,
+        _ => WORD_BLOCK,
+    }
+}
+
+const WORD_BLOCK: usize = 0;
+const CHAR_BLOCK: usize = 1;
+const SENTENCE_BLOCK: usize = 2;
+const BLOCKS: usize = 3;
 
 impl Default for VectorizerOptions {
     fn default() -> Self {
@@ -66,6 +202,9 @@ impl Default for VectorizerOptions {
             sublinear_tf: true,
             stem: true,
             stop_words: false,
+            char_ngrams: CharNgrams::OFF,
+            actor_sentences: false,
+            doc_context: false,
         }
     }
 }
@@ -88,6 +227,7 @@ impl VectorizerOptions {
                 self.max_df
             )));
         }
+        self.char_ngrams.check().map_err(Error::Option)?;
         Ok(())
     }
 }
@@ -107,10 +247,40 @@ struct Lookup {
     analyzer: Analyzer,
     stems: FxHashMap<String, u32>,
     ngrams: NgramIndex,
-    /// Per actor group: feature of `@no-group` and of `@group`, if in the vocabulary.
-    markers: Vec<[Option<u32>; 2]>,
-    /// Per feature: is it an actor marker (whose count is capped)?
-    is_marker: Vec<bool>,
+    /// Per actor group: feature of `@no-group`, `@group` and `@group-in-doc`,
+    /// if in the vocabulary.
+    markers: Vec<[Option<u32>; 3]>,
+    /// Character gram (without the `#`) → feature.
+    char_grams: FxHashMap<String, u32>,
+    /// Stem id → feature of the stem in an actor sentence (`^stem`), or `NO_FEATURE`.
+    focused: Vec<u32>,
+    /// Per feature: how its count becomes a value. One array, so that the
+    /// weighing of a paragraph's many features reads one place per feature.
+    weighing: Vec<Weighing>,
+}
+
+/// How a feature's count becomes its value.
+#[derive(Debug, Clone, Copy)]
+struct Weighing {
+    idf: f32,
+    /// Counts above this are cut to it (actor markers; infinity otherwise).
+    cap: f32,
+    /// Its block (words, character grams, actor sentences).
+    block: u32,
+}
+
+/// Index of the absence, presence and document markers in [`Lookup::markers`].
+const ABSENT: usize = 0;
+const PRESENT: usize = 1;
+const IN_DOC: usize = 2;
+
+/// What a word contributes, cached per distinct spelling.
+#[derive(Debug, Clone, Copy)]
+struct WordCodes {
+    stem: u32,
+    actor: u32,
+    /// Start and end of the word's character-gram features in [`Scratch::grams`].
+    grams: (u32, u32),
 }
 
 /// Marks "no feature" in [`NgramIndex::unigrams`].
@@ -209,20 +379,23 @@ pub struct Scratch {
     /// Id of the vectorizer whose word codes the caches hold (0: none).
     owner: u64,
     lower: String,
-    /// Word as written (not ASCII, or longer than 16 bytes) → (stem code,
-    /// actor word id); each distinct spelling is lowercased and stemmed once.
-    word_cache: FxHashMap<String, (u32, u32)>,
+    /// Word as written (not ASCII, or longer than 16 bytes) → its codes;
+    /// each distinct spelling is lowercased, stemmed and cut into grams once.
+    word_cache: FxHashMap<String, WordCodes>,
     /// The same for ASCII words of up to 16 bytes, keyed by their lowercase
     /// bytes packed into an integer: no string copy, no heap access to compare.
-    short_word_cache: FxHashMap<u128, (u32, u32)>,
+    short_word_cache: FxHashMap<u128, WordCodes>,
+    /// The character-gram features of the cached words, one run per word.
+    grams: Vec<u32>,
     word_spans: Vec<Range<usize>>,
     stem_codes: Vec<u32>,
     actor_words: Vec<u32>,
+    word_grams: Vec<(u32, u32)>,
+    in_focus: Vec<bool>,
     counts: Vec<f32>,
     touched: Vec<u32>,
     first_span: Vec<Range<usize>>,
     kept_words: Vec<usize>,
-    group_mentioned: Vec<bool>,
     actor_hits: Vec<(usize, Range<usize>)>,
 }
 
@@ -240,7 +413,26 @@ impl TfIdf {
         options: &VectorizerOptions,
         actors: Option<Gazetteer>,
     ) -> Result<TfIdf> {
+        TfIdf::fit_in_docs(texts, &[], options, actors)
+    }
+
+    /// Fits on paragraphs of documents: `contexts[i]` are the actor groups
+    /// named earlier in paragraph `i`'s document (see [`doc_contexts`]);
+    /// an empty slice means paragraphs stand alone.
+    pub fn fit_in_docs<S: AsRef<str>>(
+        texts: &[S],
+        contexts: &[Mentions],
+        options: &VectorizerOptions,
+        actors: Option<Gazetteer>,
+    ) -> Result<TfIdf> {
         options.check()?;
+        if !contexts.is_empty() && contexts.len() != texts.len() {
+            return Err(Error::Data(format!(
+                "{} document contexts for {} paragraphs",
+                contexts.len(),
+                texts.len()
+            )));
+        }
         if texts.is_empty() {
             return Err(Error::Data(
                 "cannot fit a vocabulary on no paragraphs".into(),
@@ -249,13 +441,14 @@ impl TfIdf {
         let analyzer = Analyzer::new(options.stem, options.stop_words);
         let mut doc_freq: FxHashMap<String, usize> = FxHashMap::default();
         let mut seen = FxHashSet::default();
-        for text in texts {
+        for (i, text) in texts.iter().enumerate() {
             seen.clear();
+            let context = contexts.get(i).copied().unwrap_or_default();
             feature_names(
                 text.as_ref(),
                 &analyzer,
-                options.ngrams,
-                actors.as_ref(),
+                options,
+                actors.as_ref().map(|a| (a, context)),
                 &mut seen,
             );
             for name in seen.drain() {
@@ -270,7 +463,12 @@ impl TfIdf {
             .collect();
         kept.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         if options.max_features > 0 {
-            kept.truncate(options.max_features);
+            let mut per_block = [0; BLOCKS];
+            kept.retain(|(term, _)| {
+                let count = &mut per_block[block_of(term)];
+                *count += 1;
+                *count <= options.max_features
+            });
         }
         kept.sort_by(|a, b| a.0.cmp(&b.0));
         if kept.is_empty() {
@@ -315,10 +513,25 @@ impl TfIdf {
         if idf.iter().any(|v| !v.is_finite() || *v <= 0.0) {
             return Err("idf values must be finite and positive".into());
         }
-        let mut stems = FxHashMap::default();
+        let mut stems: FxHashMap<String, u32> = FxHashMap::default();
         let mut ngrams = NgramIndex::default();
+        let mut char_grams = FxHashMap::default();
+        let mut focused = Vec::new();
         for (feature, term) in terms.iter().enumerate() {
             if term.starts_with('@') {
+                continue;
+            }
+            if let Some(gram) = term.strip_prefix('#') {
+                char_grams.insert(gram.to_string(), feature as u32);
+                continue;
+            }
+            if let Some(stem) = term.strip_prefix('^') {
+                let next_id = stems.len() as u32;
+                let id = *stems.entry(stem.to_string()).or_insert(next_id) as usize;
+                if focused.len() <= id {
+                    focused.resize(id + 1, NO_FEATURE);
+                }
+                focused[id] = feature as u32;
                 continue;
             }
             let parts: Vec<&str> = term.split(' ').collect();
@@ -346,6 +559,7 @@ impl TfIdf {
                     [
                         feature_of(actors.marker(g, false)),
                         feature_of(actors.marker(g, true)),
+                        feature_of(actors.doc_marker(g)),
                     ]
                 })
                 .collect()
@@ -358,7 +572,21 @@ impl TfIdf {
             stems,
             ngrams,
             markers,
-            is_marker: terms.iter().map(|t| t.starts_with('@')).collect(),
+            char_grams,
+            focused,
+            weighing: terms
+                .iter()
+                .zip(&idf)
+                .map(|(term, &idf)| Weighing {
+                    idf,
+                    cap: if term.starts_with('@') {
+                        MARKER_COUNT_CAP
+                    } else {
+                        f32::INFINITY
+                    },
+                    block: block_of(term) as u32,
+                })
+                .collect(),
         };
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Ok(TfIdf {
@@ -384,6 +612,11 @@ impl TfIdf {
     /// Feature names, sorted; a feature's id is its index here.
     pub fn terms(&self) -> &[String] {
         &self.terms
+    }
+
+    /// Inverse document frequency per feature.
+    pub fn idf(&self) -> &[f32] {
+        &self.idf
     }
 
     /// Number of features.
@@ -423,19 +656,40 @@ impl TfIdf {
         text: &str,
         scratch: &mut Scratch,
         out: &mut Vec<(u32, f32)>,
-        mut spans: Option<&mut Vec<Range<usize>>>,
+        spans: Option<&mut Vec<Range<usize>>>,
     ) {
-        if scratch.owner != self.id {
-            *scratch = Scratch {
-                owner: self.id,
-                counts: vec![0.0; self.terms.len()],
-                first_span: vec![0..0; self.terms.len()],
-                ..Scratch::default()
-            };
-        }
+        self.transform_in_doc(text, Mentions::NONE, scratch, out, spans);
+    }
+
+    /// [`TfIdf::transform_into`] for a paragraph of a document whose earlier
+    /// paragraphs named the groups in `context`; returns the groups this
+    /// paragraph names, which the caller adds to the context of the next.
+    ///
+    /// ```
+    /// use vektor::features::{Mentions, TfIdf, VectorizerOptions};
+    /// use vektor::actors::Gazetteer;
+    /// let options = VectorizerOptions { min_df: 1, doc_context: true, ..VectorizerOptions::default() };
+    /// let corpus = ["Gazprom raised prices", "The two sides met", "Astana opened a school"];
+    /// let contexts = vektor::features::doc_contexts(&corpus, &[Some("a"), Some("a"), None], &Gazetteer::default_actors());
+    /// let tfidf = TfIdf::fit_in_docs(&corpus, &contexts, &options, Some(Gazetteer::default_actors())).unwrap();
+    /// let (mut scratch, mut out) = (Default::default(), Vec::new());
+    /// let named = tfidf.transform_in_doc("Gazprom cut gas", Mentions::NONE, &mut scratch, &mut out, None);
+    /// tfidf.transform_in_doc("The two sides met", named, &mut scratch, &mut out, None);
+    /// let names: Vec<&str> = out.iter().map(|(f, _)| tfidf.terms()[*f as usize].as_str()).collect();
+    /// assert!(names.contains(&"@russia-in-doc") && !names.contains(&"@no-russia"));
+    /// ```
+    pub fn transform_in_doc(
+        &self,
+        text: &str,
+        context: Mentions,
+        scratch: &mut Scratch,
+        out: &mut Vec<(u32, f32)>,
+        mut spans: Option<&mut Vec<Range<usize>>>,
+    ) -> Mentions {
+        self.claim(scratch);
         scratch.touched.clear();
         let explain = spans.is_some();
-        self.occurrences(text, scratch, |scratch, feature, span| {
+        let mentions = self.occurrences(text, context, scratch, |scratch, feature, span| {
             let count = &mut scratch.counts[feature as usize];
             if *count == 0.0 {
                 scratch.touched.push(feature);
@@ -446,24 +700,22 @@ impl TfIdf {
             *count += 1.0;
         });
         out.clear();
-        let mut norm = 0.0f32;
+        let mut norms = [0.0f32; BLOCKS];
         for &feature in &scratch.touched {
             let f = feature as usize;
-            let mut tf = scratch.counts[f];
+            let weighing = self.lookup.weighing[f];
+            let mut tf = scratch.counts[f].min(weighing.cap);
             scratch.counts[f] = 0.0;
-            if self.lookup.is_marker[f] {
-                tf = tf.min(MARKER_COUNT_CAP);
-            }
             if self.options.sublinear_tf {
                 tf = sublinear(tf);
             }
-            let value = tf * self.idf[f];
-            norm += value * value;
+            let value = tf * weighing.idf;
+            norms[weighing.block as usize] += value * value;
             out.push((feature, value));
         }
-        if norm > 0.0 {
-            let scale = norm.sqrt().recip();
-            out.iter_mut().for_each(|(_, v)| *v *= scale);
+        let scales = norms.map(|norm| if norm > 0.0 { norm.sqrt().recip() } else { 0.0 });
+        for (feature, value) in out.iter_mut() {
+            *value *= scales[self.lookup.weighing[*feature as usize].block as usize];
         }
         if let Some(spans) = spans.as_mut() {
             spans.clear();
@@ -474,15 +726,46 @@ impl TfIdf {
                     .map(|&f| scratch.first_span[f as usize].clone()),
             );
         }
+        mentions
     }
 
-    /// Dense TF-IDF matrix (paragraphs × features) for training.
-    pub fn transform_dense<S: AsRef<str>>(&self, texts: &[S]) -> Array2<f64> {
+    /// Resets `scratch` if its caches were filled for another vectorizer.
+    fn claim(&self, scratch: &mut Scratch) {
+        if scratch.owner != self.id {
+            *scratch = Scratch {
+                owner: self.id,
+                counts: vec![0.0; self.terms.len()],
+                first_span: vec![0..0; self.terms.len()],
+                ..Scratch::default()
+            };
+        }
+    }
+
+    /// The actor groups `text` names, without vectorising it.
+    pub fn mentions(&self, text: &str, scratch: &mut Scratch) -> Mentions {
+        let Some(actors) = &self.actors else {
+            return Mentions::NONE;
+        };
+        self.claim(scratch);
+        self.read_words(text, scratch);
+        let mut mentions = Mentions::NONE;
+        actors.scan(&scratch.actor_words, |group, _| mentions.insert(group));
+        mentions
+    }
+
+    /// Dense TF-IDF matrix (paragraphs × features) for training;
+    /// `contexts` as for [`TfIdf::fit_in_docs`].
+    pub fn transform_dense<S: AsRef<str>>(
+        &self,
+        texts: &[S],
+        contexts: &[Mentions],
+    ) -> Array2<f64> {
         let mut matrix = Array2::zeros((texts.len(), self.terms.len()));
         let mut scratch = Scratch::default();
         let mut row = Vec::new();
         for (i, text) in texts.iter().enumerate() {
-            self.transform_into(text.as_ref(), &mut scratch, &mut row, None);
+            let context = contexts.get(i).copied().unwrap_or_default();
+            self.transform_in_doc(text.as_ref(), context, &mut scratch, &mut row, None);
             for &(feature, value) in &row {
                 matrix[[i, feature as usize]] = f64::from(value);
             }
@@ -490,13 +773,15 @@ impl TfIdf {
         matrix
     }
 
-    /// Calls `found(scratch, feature, span)` for every feature occurrence in `text`.
+    /// Calls `found(scratch, feature, span)` for every feature occurrence in
+    /// `text`; returns the actor groups the text names.
     fn occurrences(
         &self,
         text: &str,
+        context: Mentions,
         scratch: &mut Scratch,
         mut found: impl FnMut(&mut Scratch, u32, Range<usize>),
-    ) {
+    ) -> Mentions {
         self.read_words(text, scratch);
         if self.options.ngrams == 1 {
             // Unigrams need no window over the kept words: one pass.
@@ -513,7 +798,21 @@ impl TfIdf {
         } else {
             self.ngram_occurrences(scratch, &mut found);
         }
-        self.marker_occurrences(scratch, found);
+        if self.options.char_ngrams.is_on() {
+            for word in 0..scratch.word_grams.len() {
+                let (start, end) = scratch.word_grams[word];
+                for at in start..end {
+                    let feature = scratch.grams[at as usize];
+                    let span = scratch.word_spans[word].clone();
+                    found(scratch, feature, span);
+                }
+            }
+        }
+        let mentions = self.marker_occurrences(text, context, scratch, &mut found);
+        if self.options.actor_sentences {
+            self.actor_sentence_occurrences(scratch, found);
+        }
+        mentions
     }
 
     /// Calls `found` for every n-gram feature (n >= 1) among the words read.
@@ -546,56 +845,123 @@ impl TfIdf {
         scratch.kept_words = kept;
     }
 
-    /// Calls `found` for every actor marker: a mention, or a group's absence.
+    /// Calls `found` for every actor marker: a mention, a group's absence, or
+    /// its mention earlier in the document. Marks the words of sentences that
+    /// name a focus group in `scratch.in_focus` when actor sentences are on.
     fn marker_occurrences(
         &self,
+        text: &str,
+        context: Mentions,
         scratch: &mut Scratch,
-        mut found: impl FnMut(&mut Scratch, u32, Range<usize>),
-    ) {
-        let Some(actors) = &self.actors else { return };
-        let mut mentioned = std::mem::take(&mut scratch.group_mentioned);
+        found: &mut impl FnMut(&mut Scratch, u32, Range<usize>),
+    ) -> Mentions {
+        let Some(actors) = &self.actors else {
+            return Mentions::NONE;
+        };
         let mut hits = std::mem::take(&mut scratch.actor_hits);
-        mentioned.clear();
-        mentioned.resize(actors.len(), false);
+        let mut mentions = Mentions::NONE;
         hits.clear();
         actors.scan(&scratch.actor_words, |group, range| {
-            mentioned[group] = true;
+            mentions.insert(group);
             hits.push((group, range));
         });
-        for (group, range) in hits.drain(..) {
-            if let Some(feature) = self.lookup.markers[group][1] {
+        for (group, range) in &hits {
+            if let Some(feature) = self.lookup.markers[*group][PRESENT] {
                 let span =
                     scratch.word_spans[range.start].start..scratch.word_spans[range.end - 1].end;
                 found(scratch, feature, span);
             }
         }
-        for (group, &was_mentioned) in mentioned.iter().enumerate() {
-            if !was_mentioned && actors.marks_absence(group) {
-                if let Some(feature) = self.lookup.markers[group][0] {
-                    found(scratch, feature, 0..0);
+        for group in 0..actors.len() {
+            if mentions.contains(group) || !actors.marks_absence(group) {
+                continue;
+            }
+            let in_doc = self.options.doc_context && context.contains(group);
+            if let Some(feature) = self.lookup.markers[group][if in_doc { IN_DOC } else { ABSENT }]
+            {
+                found(scratch, feature, 0..0);
+            }
+        }
+        if self.options.actor_sentences {
+            self.mark_focus_sentences(text, actors, &hits, scratch);
+        }
+        scratch.actor_hits = hits;
+        mentions
+    }
+
+    /// Sets `scratch.in_focus[w]` for the words `w` of every sentence in
+    /// which a focus group (one with an absence marker) is named.
+    fn mark_focus_sentences(
+        &self,
+        text: &str,
+        actors: &Gazetteer,
+        hits: &[(usize, Range<usize>)],
+        scratch: &mut Scratch,
+    ) {
+        let spans = &scratch.word_spans;
+        let in_focus = &mut scratch.in_focus;
+        in_focus.clear();
+        in_focus.resize(spans.len(), false);
+        for (group, range) in hits {
+            if !actors.marks_absence(*group) || in_focus[range.start] {
+                continue;
+            }
+            let mut first = range.start;
+            while first > 0 && !ends_sentence(text, spans[first - 1].clone(), spans[first].start) {
+                first -= 1;
+            }
+            let mut last = range.end - 1;
+            while last + 1 < spans.len()
+                && !ends_sentence(text, spans[last].clone(), spans[last + 1].start)
+            {
+                last += 1;
+            }
+            in_focus[first..=last].fill(true);
+        }
+    }
+
+    /// Calls `found` for the terms of the words marked in `scratch.in_focus`.
+    fn actor_sentence_occurrences(
+        &self,
+        scratch: &mut Scratch,
+        mut found: impl FnMut(&mut Scratch, u32, Range<usize>),
+    ) {
+        for word in 0..scratch.in_focus.len() {
+            if !scratch.in_focus[word] {
+                continue;
+            }
+            let code = scratch.stem_codes[word] as usize;
+            if let Some(&feature) = self.lookup.focused.get(code) {
+                if feature != NO_FEATURE {
+                    let span = scratch.word_spans[word].clone();
+                    found(scratch, feature, span);
                 }
             }
         }
-        scratch.group_mentioned = mentioned;
-        scratch.actor_hits = hits;
     }
 
-    /// Fills `scratch` with the spans, stem codes and actor word ids of `text`'s words.
+    /// Fills `scratch` with the spans, stem codes, actor word ids and
+    /// character grams of `text`'s words.
     fn read_words(&self, text: &str, scratch: &mut Scratch) {
         scratch.word_spans.clear();
         scratch.stem_codes.clear();
         scratch.actor_words.clear();
+        scratch.word_grams.clear();
+        scratch.in_focus.clear();
         if scratch.word_cache.len() + scratch.short_word_cache.len() > WORD_CACHE_LIMIT {
             scratch.word_cache.clear();
             scratch.short_word_cache.clear();
+            scratch.grams.clear();
         }
+        let with_grams = self.options.char_ngrams.is_on();
         for range in words(text) {
             let word = || &text[range.clone()];
             let codes = match packed_ascii_lowercase(text.as_bytes(), range.clone()) {
                 Some(key) => match scratch.short_word_cache.get(&key) {
                     Some(&codes) => codes,
                     None => {
-                        let codes = self.word_codes(&word().to_ascii_lowercase());
+                        let codes =
+                            self.word_codes(&word().to_ascii_lowercase(), &mut scratch.grams);
                         scratch.short_word_cache.insert(key, codes);
                         codes
                     }
@@ -606,19 +972,24 @@ impl TfIdf {
                     Some(&codes) => codes,
                     None => {
                         lowercase_into(word(), &mut scratch.lower);
-                        let codes = self.word_codes(&scratch.lower);
+                        let codes = self.word_codes(&scratch.lower, &mut scratch.grams);
                         scratch.word_cache.insert(word().to_string(), codes);
                         codes
                     }
                 },
             };
             scratch.word_spans.push(range);
-            scratch.stem_codes.push(codes.0);
-            scratch.actor_words.push(codes.1);
+            scratch.stem_codes.push(codes.stem);
+            scratch.actor_words.push(codes.actor);
+            if with_grams {
+                scratch.word_grams.push(codes.grams);
+            }
         }
     }
 
-    fn word_codes(&self, lowercase_word: &str) -> (u32, u32) {
+    /// A lowercase word's stem code, actor word id and character-gram
+    /// features (appended to `grams`).
+    fn word_codes(&self, lowercase_word: &str, grams: &mut Vec<u32>) -> WordCodes {
         let stem = match self.lookup.analyzer.term(lowercase_word) {
             None => STOP,
             Some(term) => self
@@ -632,7 +1003,20 @@ impl TfIdf {
             .actors
             .as_ref()
             .map_or(NOT_AN_ACTOR_WORD, |a| a.word_id(lowercase_word));
-        (stem, actor)
+        let start = grams.len() as u32;
+        let CharNgrams { min, max } = self.options.char_ngrams;
+        if max > 0 && !is_stop_word(lowercase_word) {
+            char_grams(lowercase_word, min, max, |gram| {
+                if let Some(&feature) = self.lookup.char_grams.get(gram) {
+                    grams.push(feature);
+                }
+            });
+        }
+        WordCodes {
+            stem,
+            actor,
+            grams: (start, grams.len() as u32),
+        }
     }
 }
 
@@ -682,30 +1066,104 @@ fn packed_ascii_lowercase(text: &[u8], range: Range<usize>) -> Option<u128> {
     Some(word | (upper >> 2))
 }
 
-/// All feature names of one text, for fitting: n-grams of terms and markers.
+/// All feature names of one text, for fitting: n-grams of terms, character
+/// grams, markers and actor-sentence terms. `actors` comes with the groups
+/// named earlier in the text's document.
 fn feature_names(
     text: &str,
     analyzer: &Analyzer,
-    ngrams: usize,
-    actors: Option<&Gazetteer>,
+    options: &VectorizerOptions,
+    actors: Option<(&Gazetteer, Mentions)>,
     out: &mut FxHashSet<String>,
 ) {
-    let terms = analyzer.terms(text);
-    for start in 0..terms.len() {
-        for len in 1..=ngrams.min(terms.len() - start) {
-            out.insert(terms[start..start + len].join(" "));
+    let spans: Vec<Range<usize>> = words(text).collect();
+    let mut lower = String::new();
+    let mut terms: Vec<Option<String>> = Vec::with_capacity(spans.len());
+    for span in &spans {
+        lowercase_into(&text[span.clone()], &mut lower);
+        terms.push(analyzer.term(&lower).map(|t| t.into_owned()));
+        let CharNgrams { min, max } = options.char_ngrams;
+        if max > 0 && !is_stop_word(&lower) {
+            char_grams(&lower, min, max, |gram| {
+                out.insert(format!("#{gram}"));
+            });
         }
     }
-    if let Some(actors) = actors {
-        let mentioned: Vec<String> = actors.mentions(text).into_iter().map(|(g, _)| g).collect();
-        for (g, name) in actors.group_names().enumerate() {
-            if mentioned.iter().any(|m| m == name) {
-                out.insert(actors.marker(g, true));
-            } else if actors.marks_absence(g) {
-                out.insert(actors.marker(g, false));
+    let kept: Vec<&str> = terms.iter().flatten().map(String::as_str).collect();
+    for start in 0..kept.len() {
+        for len in 1..=options.ngrams.min(kept.len() - start) {
+            out.insert(kept[start..start + len].join(" "));
+        }
+    }
+    let Some((actors, context)) = actors else {
+        return;
+    };
+    let mentioned: Vec<String> = actors.mentions(text).into_iter().map(|(g, _)| g).collect();
+    for (g, name) in actors.group_names().enumerate() {
+        if mentioned.iter().any(|m| m == name) {
+            out.insert(actors.marker(g, true));
+        } else if actors.marks_absence(g) {
+            out.insert(if options.doc_context && context.contains(g) {
+                actors.doc_marker(g)
+            } else {
+                actors.marker(g, false)
+            });
+        }
+    }
+    if options.actor_sentences {
+        let mut first = 0;
+        for last in 0..spans.len() {
+            let ends = spans
+                .get(last + 1)
+                .is_none_or(|next| ends_sentence(text, spans[last].clone(), next.start));
+            if !ends {
+                continue;
             }
+            let sentence = &text[spans[first].start..spans[last].end];
+            let names_focus = actors.mentions(sentence).iter().any(|(name, _)| {
+                actors
+                    .group_names()
+                    .position(|g| g == name)
+                    .is_some_and(|g| actors.marks_absence(g))
+            });
+            if names_focus {
+                for term in terms[first..=last].iter().flatten() {
+                    out.insert(format!("^{term}"));
+                }
+            }
+            first = last + 1;
         }
     }
+}
+
+/// The document context of each paragraph: the actor groups named in the
+/// paragraphs before it that share its document id (`None`: a paragraph
+/// that stands alone). Paragraphs of a document need not be adjacent, but
+/// are taken in the order given.
+pub fn doc_contexts<S: AsRef<str>, D: AsRef<str>>(
+    texts: &[S],
+    docs: &[Option<D>],
+    actors: &Gazetteer,
+) -> Vec<Mentions> {
+    let names: Vec<&str> = actors.group_names().collect();
+    let mut seen: FxHashMap<&str, Mentions> = FxHashMap::default();
+    texts
+        .iter()
+        .zip(docs)
+        .map(|(text, doc)| {
+            let Some(doc) = doc else {
+                return Mentions::NONE;
+            };
+            let context = seen.entry(doc.as_ref()).or_default();
+            let before = *context;
+            for (name, _) in actors.mentions(text.as_ref()) {
+                if let Some(g) = names.iter().position(|n| *n == name) {
+                    context.insert(g);
+                }
+            }
+            before
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -750,16 +1208,28 @@ mod tests {
     fn transform_counts_what_fit_counted() {
         let corpus = [
             "The oil pipeline to China",
-            "An oil pipeline was halted by Moscow",
+            "An oil pipeline was halted by Moscow. Mr. Aliyev said so; the Kremlin agreed!",
+            "Газпром увеличит поставки. Астана согласилась.",
         ];
-        let tfidf = TfIdf::fit(&corpus, &options(2, 1), Some(Gazetteer::default_actors())).unwrap();
-        for text in corpus {
+        let with_everything = VectorizerOptions {
+            char_ngrams: CharNgrams { min: 2, max: 4 },
+            actor_sentences: true,
+            ..options(2, 1)
+        };
+        for options in [options(2, 1), with_everything] {
+            let tfidf = TfIdf::fit(&corpus, &options, Some(Gazetteer::default_actors())).unwrap();
+            fit_and_transform_agree(&tfidf, &corpus);
+        }
+    }
+
+    fn fit_and_transform_agree(tfidf: &TfIdf, corpus: &[&str]) {
+        for &text in corpus {
             let mut expected = FxHashSet::default();
             feature_names(
                 text,
                 &Analyzer::new(true, false),
-                2,
-                tfidf.actors(),
+                tfidf.options(),
+                tfidf.actors().map(|a| (a, Mentions::NONE)),
                 &mut expected,
             );
             let got: FxHashSet<String> = tfidf
@@ -769,6 +1239,87 @@ mod tests {
                 .collect();
             assert_eq!(got, expected, "{text}");
         }
+    }
+
+    fn names(tfidf: &TfIdf, text: &str) -> Vec<String> {
+        let mut names: Vec<String> = tfidf
+            .transform(text)
+            .into_iter()
+            .map(|(f, _)| tfidf.terms()[f as usize].clone())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn actor_sentences_keep_only_the_sentences_that_name_the_focus_actor() {
+        let options = VectorizerOptions {
+            actor_sentences: true,
+            ..options(1, 1)
+        };
+        let text = "Moscow raised gas prices. Beijing cut tariffs.";
+        let tfidf = TfIdf::fit(&[text], &options, Some(Gazetteer::default_actors())).unwrap();
+        let focused: Vec<String> = names(&tfidf, text)
+            .into_iter()
+            .filter(|n| n.starts_with('^'))
+            .collect();
+        // Beijing names an actor too, but not the focus group (russia).
+        assert_eq!(focused, ["^gas", "^moscow", "^price", "^rais"]);
+    }
+
+    #[test]
+    fn character_grams_are_cached_per_word_and_counted_per_occurrence() {
+        let options = VectorizerOptions {
+            char_ngrams: CharNgrams { min: 3, max: 3 },
+            ..options(1, 1)
+        };
+        let tfidf = TfIdf::fit(&["gas"], &options, None).unwrap();
+        assert_eq!(tfidf.terms(), ["#<ga", "#as>", "#gas", "gas"]);
+        // Same word twice (second time from the cache): each gram counted twice,
+        // so all three grams have equal weight, and the two blocks have unit length each.
+        let mut scratch = Scratch::default();
+        let mut out = Vec::new();
+        tfidf.transform_into("Gas GAS", &mut scratch, &mut out, None);
+        let norm: f32 = out.iter().map(|(_, v)| v * v).sum();
+        assert!((norm - 2.0).abs() < 1e-5, "{out:?}");
+        let grams: Vec<f32> = out
+            .iter()
+            .filter(|(f, _)| *f < 3)
+            .map(|(_, v)| *v)
+            .collect();
+        assert!(
+            grams.iter().all(|v| (v - grams[0]).abs() < 1e-6),
+            "{grams:?}"
+        );
+    }
+
+    #[test]
+    fn document_context_replaces_the_absence_marker() {
+        let options = VectorizerOptions {
+            doc_context: true,
+            ..options(1, 1)
+        };
+        let corpus = [
+            "Gazprom raised prices",
+            "The two sides met",
+            "The two sides met",
+        ];
+        let actors = Gazetteer::default_actors();
+        let contexts = doc_contexts(&corpus, &[Some("a"), Some("a"), None], &actors);
+        let tfidf = TfIdf::fit_in_docs(&corpus, &contexts, &options, Some(actors)).unwrap();
+        let with_context = |context| {
+            let (mut scratch, mut out) = (Scratch::default(), Vec::new());
+            tfidf.transform_in_doc("The two sides met", context, &mut scratch, &mut out, None);
+            let mut names: Vec<&str> = out
+                .iter()
+                .map(|(f, _)| tfidf.terms()[*f as usize].as_str())
+                .collect();
+            names.retain(|n| n.starts_with('@'));
+            names
+        };
+        let russia = tfidf.mentions("Gazprom", &mut Scratch::default());
+        assert_eq!(with_context(russia), ["@russia-in-doc"]);
+        assert_eq!(with_context(Mentions::NONE), ["@no-russia"]);
     }
 
     #[test]

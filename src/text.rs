@@ -482,6 +482,72 @@ impl Analyzer {
     }
 }
 
+/// Calls `found` with every character n-gram of `min..=max` characters of a
+/// lowercase word framed as `<word>`, as fastText and scikit-learn's
+/// `char_wb` see words: the frame tells a gram that starts or ends the word
+/// (`<sanc`, `ions>`) from one inside it. Grams that would need characters
+/// beyond the frame are not formed, so short words give fewer grams.
+///
+/// ```
+/// let mut grams = Vec::new();
+/// vektor::text::char_grams("gas", 3, 4, |g| grams.push(g.to_string()));
+/// assert_eq!(grams, ["<ga", "gas", "as>", "<gas", "gas>"]);
+/// ```
+pub fn char_grams(lowercase_word: &str, min: usize, max: usize, mut found: impl FnMut(&str)) {
+    let mut framed = String::with_capacity(lowercase_word.len() + 2);
+    framed.push('<');
+    framed.push_str(lowercase_word);
+    framed.push('>');
+    let bounds: Vec<usize> = framed
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain(std::iter::once(framed.len()))
+        .collect();
+    let chars = bounds.len() - 1;
+    for n in min.max(1)..=max.min(chars) {
+        for start in 0..=chars - n {
+            found(&framed[bounds[start]..bounds[start + n]]);
+        }
+    }
+}
+
+/// Short words that end with a full stop without ending a sentence.
+const ABBREVIATIONS: [&str; 12] = [
+    "mr", "mrs", "ms", "dr", "st", "gen", "col", "lt", "sgt", "jr", "vs", "no",
+];
+
+/// Whether a sentence ends between the word `before` and the word starting
+/// at `next_start`: the gap holds `.`, `!`, `?` or `…` followed by white
+/// space, and a full stop does not close an initial or a title (`U.S.`,
+/// `Mr.`, `В.`). The one rule both fitting and labelling use to find the
+/// sentences that name an actor.
+///
+/// ```
+/// use vektor::text::{ends_sentence, words};
+/// let text = "Mr. Putin spoke. Astana listened";
+/// let spans: Vec<_> = words(text).collect();
+/// let breaks: Vec<bool> = spans.windows(2).map(|w| ends_sentence(text, w[0].clone(), w[1].start)).collect();
+/// assert_eq!(breaks, [false, false, true, false]);
+/// ```
+pub fn ends_sentence(text: &str, before: Range<usize>, next_start: usize) -> bool {
+    let gap = &text[before.end..next_start];
+    let Some(stop) = gap.find(['.', '!', '?', '…']) else {
+        return false;
+    };
+    if !gap[stop..].contains(char::is_whitespace) {
+        return false;
+    }
+    if gap[stop..].starts_with('.') {
+        let word = &text[before];
+        let mut lower = String::new();
+        lowercase_into(word, &mut lower);
+        if word.chars().count() == 1 || ABBREVIATIONS.contains(&lower.as_str()) {
+            return false;
+        }
+    }
+    true
+}
+
 /// How a text is cut into paragraphs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ParagraphMode {

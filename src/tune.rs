@@ -15,9 +15,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use ndarray::Array2;
 
 use crate::eval::{dev_summary, fold_sets, mean_sd};
-use crate::features::TfIdf;
+use crate::features::{CharNgrams, TfIdf};
 use crate::model::{
-    fit_sparse, head_columns, sparse_rows, train, ActorSource, Model, Solver, TrainOptions,
+    contexts, fit_sparse, head_columns, sparse_rows, train, ActorSource, Model, Solver,
+    TrainOptions,
 };
 
 /// The values to try for each option; every combination is tried.
@@ -39,19 +40,30 @@ pub struct Grid {
     pub balance: Vec<bool>,
     /// Actor markers on (shipped or given gazetteer) / off.
     pub actors: Vec<bool>,
+    /// Character n-gram settings.
+    pub char_ngrams: Vec<CharNgrams>,
+    /// Actor-sentence features on/off.
+    pub actor_sentences: Vec<bool>,
+    /// Document context on/off.
+    pub doc_context: Vec<bool>,
 }
 
 impl Default for Grid {
-    /// 48 combinations. Stemming and the gazetteer are left on: they won in
-    /// every earlier grid, and each would double the search.
+    /// 48 combinations around the shipped options. Stemming, the
+    /// gazetteer, sublinear tf and the vocabulary cap are left as shipped:
+    /// they won in every earlier grid, and each would double the search.
     fn default() -> Self {
+        let shipped = TrainOptions::default().vectorizer;
         Grid {
-            alpha: vec![0.1, 0.3, 1.0],
+            alpha: vec![0.1, 0.15, 0.3],
             ngrams: vec![1, 2],
-            min_df: vec![1, 2],
-            sublinear_tf: vec![true, false],
-            max_features: vec![20_000],
-            stem: vec![true],
+            min_df: vec![2],
+            sublinear_tf: vec![shipped.sublinear_tf],
+            max_features: vec![shipped.max_features],
+            stem: vec![shipped.stem],
+            char_ngrams: vec![CharNgrams::OFF, CharNgrams { min: 4, max: 4 }],
+            actor_sentences: vec![false, true],
+            doc_context: vec![false],
             balance: vec![true, false],
             actors: vec![true],
         }
@@ -62,40 +74,51 @@ impl Grid {
     /// Every combination, applied on top of `base` (which supplies the
     /// label fields, solver settings and the gazetteer used when actors are on).
     pub fn combinations(&self, base: &TrainOptions) -> Vec<TrainOptions> {
-        let mut out = Vec::new();
-        for &alpha in &self.alpha {
-            for &ngrams in &self.ngrams {
-                for &min_df in &self.min_df {
-                    for &sublinear in &self.sublinear_tf {
-                        for &max_features in &self.max_features {
-                            for &stem in &self.stem {
-                                for &balance in &self.balance {
-                                    for &actors in &self.actors {
-                                        let mut o = base
-                                            .clone()
-                                            .alpha(alpha)
-                                            .ngrams(ngrams)
-                                            .min_df(min_df)
-                                            .sublinear_tf(sublinear)
-                                            .max_features(max_features)
-                                            .stem(stem)
-                                            .balance(balance);
-                                        if !actors {
-                                            o.actors = ActorSource::Off;
-                                        } else if o.actors == ActorSource::Off {
-                                            o.actors = ActorSource::Shipped;
-                                        }
-                                        out.push(o);
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
+        let mut out = vec![base.clone()];
+        expand(&mut out, &self.alpha, |o, &v| o.alpha = v);
+        expand(&mut out, &self.ngrams, |o, &v| o.vectorizer.ngrams = v);
+        expand(&mut out, &self.min_df, |o, &v| o.vectorizer.min_df = v);
+        expand(&mut out, &self.sublinear_tf, |o, &v| {
+            o.vectorizer.sublinear_tf = v
+        });
+        expand(&mut out, &self.max_features, |o, &v| {
+            o.vectorizer.max_features = v
+        });
+        expand(&mut out, &self.stem, |o, &v| o.vectorizer.stem = v);
+        expand(&mut out, &self.char_ngrams, |o, &v| {
+            o.vectorizer.char_ngrams = v
+        });
+        expand(&mut out, &self.actor_sentences, |o, &v| {
+            o.vectorizer.actor_sentences = v
+        });
+        expand(&mut out, &self.doc_context, |o, &v| {
+            o.vectorizer.doc_context = v
+        });
+        expand(&mut out, &self.balance, |o, &v| o.balance = v);
+        expand(&mut out, &self.actors, |o, &on| {
+            if !on {
+                o.actors = ActorSource::Off;
+            } else if o.actors == ActorSource::Off {
+                o.actors = ActorSource::Shipped;
             }
-        }
+        });
         out
     }
+}
+
+/// Replaces every combination in `out` by one per value of an axis, in
+/// order (the first axis varies slowest).
+fn expand<T>(out: &mut Vec<TrainOptions>, values: &[T], set: impl Fn(&mut TrainOptions, &T)) {
+    *out = out
+        .iter()
+        .flat_map(|o| {
+            values.iter().map(|v| {
+                let mut o = o.clone();
+                set(&mut o, v);
+                o
+            })
+        })
+        .collect();
 }
 
 /// How one combination scored.
@@ -229,8 +252,9 @@ fn score_chain(
     }
     let heads = head_columns(train_rows, first)?;
     let texts = train_rows.texts();
-    let vectorizer = TfIdf::fit(&texts, &first.vectorizer, first.gazetteer()?)?;
-    let x = sparse_rows(&vectorizer, &texts);
+    let contexts = contexts(train_rows, first)?;
+    let vectorizer = TfIdf::fit_in_docs(&texts, &contexts, &first.vectorizer, first.gazetteer()?)?;
+    let x = sparse_rows(&vectorizer, &texts, &contexts);
     let mut warm: Option<Vec<Array2<f64>>> = None;
     let mut scores = Vec::with_capacity(chain.len());
     for options in chain {

@@ -914,6 +914,8 @@ fn cv_curve_and_tune_run_and_refuse_bad_settings() {
             "--grid-stem=true",
             "--grid-balance=false",
             "--grid-actors=true,false",
+            "--grid-char-ngrams=4-4",
+            "--grid-actor-sentences=false",
             "--data",
         ])
         .arg(data("tiny.jsonl"))

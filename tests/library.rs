@@ -332,6 +332,9 @@ fn tune_warm_starts_reach_the_scores_of_fits_from_zero() {
         stem: vec![true],
         balance: vec![true],
         actors: vec![true],
+        char_ngrams: vec![vektor::features::CharNgrams { min: 4, max: 4 }],
+        actor_sentences: vec![true],
+        doc_context: vec![false],
     };
     let scoring = Scoring::CrossValidation { folds: 3, seed: 7 };
     let results = tune(&set, &base, &grid, scoring, &|_, _| {}).unwrap();
@@ -401,4 +404,98 @@ fn text_the_model_cannot_read_is_labelled_uncertain_with_its_reason() {
     }
     let russian = model.label("«Газпром» и QazaqGaz подписали соглашение о поставках газа");
     assert_eq!(russian.get("theme").unwrap().label, "energy");
+}
+
+/// A model that can only tell "The two sides signed a deal" apart by its
+/// document: after a paragraph naming Moscow it is `aligned`, alone `neutral`.
+fn doc_context_model() -> Model {
+    use vektor::dataset::Example;
+    let mut examples = Vec::new();
+    for i in 0..6 {
+        let doc = format!("d{i}");
+        let row = |text: &str, stance: &str, doc: Option<&str>| Example {
+            text: text.into(),
+            labels: vec![stance.into()],
+            doc: doc.map(String::from),
+        };
+        examples.push(row("Moscow and Astana hold talks", "aligned", Some(&doc)));
+        examples.push(row("The two sides signed a deal", "aligned", Some(&doc)));
+        examples.push(row("The two sides signed a deal", "neutral", None));
+        examples.push(row("Farmers signed a deal", "neutral", None));
+    }
+    let set = TrainingSet::from_examples(vec!["stance".into()], examples).unwrap();
+    let mut options = TrainOptions::default()
+        .labels(vec!["stance".into()])
+        .min_df(1);
+    options.vectorizer.doc_context = true;
+    vektor::train(&set, &options).unwrap()
+}
+
+#[test]
+fn a_paragraph_sees_the_actors_named_earlier_in_its_document() {
+    use vektor::batch::{label_records, BatchOptions};
+    use vektor::io::output::{OutputFormat, RowWriter};
+    let model = doc_context_model();
+    let stances = |labels: Vec<vektor::Labels>| -> Vec<String> {
+        labels
+            .iter()
+            .map(|l| l.heads[0].label.to_string())
+            .collect()
+    };
+    let texts = [
+        "Moscow and Astana hold talks",
+        "The two sides signed a deal",
+    ];
+    assert_eq!(
+        stances(model.label_docs(&texts, &[Some("a"), Some("a")])),
+        ["aligned", "aligned"]
+    );
+    assert_eq!(
+        stances(model.label_docs(&texts, &[Some("a"), Some("b")])),
+        ["aligned", "neutral"]
+    );
+    // The batch engine: a text file is one document; JSON Lines rows are
+    // documents by `doc_field`, and stand alone without it.
+    let dir = tempfile::tempdir().unwrap();
+    let article = dir.path().join("article.txt");
+    std::fs::write(&article, texts.join("\n")).unwrap();
+    let rows = dir.path().join("rows.jsonl");
+    std::fs::write(
+        &rows,
+        "{\"url\":\"u1\",\"text\":\"Moscow and Astana hold talks\"}\n{\"url\":\"u1\",\"text\":\"The two sides signed a deal\"}\n{\"url\":\"u2\",\"text\":\"The two sides signed a deal\"}\n",
+    )
+    .unwrap();
+    let run = |path: &Path, doc_field: Option<&str>, threads: usize| -> Vec<String> {
+        let mut out = Vec::new();
+        let options = BatchOptions {
+            doc_field: doc_field.map(String::from),
+            threads,
+            ..BatchOptions::default()
+        };
+        let records = Records::open(vec![path.to_path_buf()], &InputOptions::default());
+        label_records(
+            &model,
+            records,
+            RowWriter::new(&mut out, OutputFormat::Jsonl),
+            &options,
+            |_| {},
+        )
+        .unwrap();
+        String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let row: serde_json::Value = serde_json::from_str(l).unwrap();
+                row["stance"].as_str().unwrap().to_string()
+            })
+            .collect()
+    };
+    for threads in [1, 2] {
+        assert_eq!(run(&article, None, threads), ["aligned", "aligned"]);
+        assert_eq!(
+            run(&rows, Some("url"), threads),
+            ["aligned", "aligned", "neutral"]
+        );
+        assert_eq!(run(&rows, None, threads), ["aligned", "neutral", "neutral"]);
+    }
 }

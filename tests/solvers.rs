@@ -55,6 +55,7 @@ fn set(rows: &[(&str, &str)]) -> TrainingSet {
             .map(|(text, label)| Example {
                 text: text.to_string(),
                 labels: vec![label.to_string()],
+                doc: None,
             })
             .collect(),
     )

@@ -45,7 +45,7 @@ pub fn run(cmd: EvalCmd) -> Result<u8> {
     warn_about_misleading_scores(&model, &set);
     let thresholds = thresholds_for(&model, &cmd.min_confidence)?;
     // Labelled once, for the scores and for the languages and refusals.
-    let predictions = model.label_batch(&set.texts());
+    let predictions = model.label_docs(&set.texts(), &set.docs());
     let reports = vektor::eval::score(&model, &set, &predictions, &thresholds)?;
     let readability = vektor::eval::readability(&predictions);
     let mistakes = match cmd.errors {

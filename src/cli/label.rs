@@ -72,6 +72,11 @@ pub struct LabelCmd {
     /// file; a document's rows must come one after another.
     #[arg(long, value_name = "FIELD")]
     rollup_by: Option<String>,
+    /// Rows sharing FIELD's value (one after another) are one document:
+    /// with a model trained with document context, a paragraph sees the
+    /// actors named earlier in it. Each text file is one document anyway.
+    #[arg(long, value_name = "FIELD")]
+    doc_field: Option<String>,
     /// What to do with a row that cannot be read.
     #[arg(long, value_enum, default_value = "stop")]
     on_error: OnError,
@@ -87,9 +92,14 @@ pub struct LabelCmd {
 
 pub fn run(cmd: LabelCmd) -> Result<u8> {
     let model = cmd.model.load()?;
-    if let (Some(field), Some(keep)) = (&cmd.rollup_by, &cmd.keep_fields) {
-        if !keep.contains(field) {
-            bail!("--rollup-by {field} needs `{field}` among --keep-fields");
+    if let Some(keep) = &cmd.keep_fields {
+        for (flag, field) in [
+            ("--rollup-by", &cmd.rollup_by),
+            ("--doc-field", &cmd.doc_field),
+        ] {
+            if let Some(field) = field.as_ref().filter(|f| !keep.contains(f)) {
+                bail!("{flag} {field} needs `{field}` among --keep-fields");
+            }
         }
     }
     let options = BatchOptions {
@@ -103,6 +113,7 @@ pub fn run(cmd: LabelCmd) -> Result<u8> {
             OnError::Skip => OnBadRow::Skip,
         },
         lang: cmd.lang.0,
+        doc_field: cmd.doc_field.clone(),
     };
     let inputs = if cmd.inputs.is_empty() {
         vec![PathBuf::from("-")]

@@ -8,6 +8,7 @@ use std::borrow::Cow;
 
 use anyhow::Result;
 use clap::{ArgAction, Args};
+use vektor::features::CharNgrams;
 use vektor::model::Solver;
 use vektor::{ActorSource, ModelCard, TrainOptions};
 
@@ -96,6 +97,20 @@ train_flags! {
     stop_words: bool,
     get |o| o.vectorizer.stop_words,
     set |o, v| o.vectorizer.stop_words = v;
+    /// Character n-grams within words: `off`, or MIN-MAX characters (e.g. 3-5).
+    char_ngrams: CharNgrams,
+    get |o| o.vectorizer.char_ngrams,
+    set |o, v| o.vectorizer.char_ngrams = v;
+    /// Separate features from the sentences that name a focus actor (true/false).
+    #[arg(action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    actor_sentences: bool,
+    get |o| o.vectorizer.actor_sentences,
+    set |o, v| o.vectorizer.actor_sentences = v;
+    /// Let paragraphs see the actors named earlier in their document (true/false).
+    #[arg(action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    doc_context: bool,
+    get |o| o.vectorizer.doc_context,
+    set |o, v| o.vectorizer.doc_context = v;
     /// L2 penalty (larger = smoother model).
     alpha: f64,
     get |o| o.alpha,

@@ -8,6 +8,7 @@ use std::io::Write;
 use anyhow::Result;
 use clap::Args;
 use vektor::eval::{cross_validate, mean_sd};
+use vektor::features::CharNgrams;
 use vektor::tune::{tune, Grid, Scoring, TuneResult};
 
 use super::options::train_command;
@@ -92,6 +93,15 @@ pub struct TuneCmd {
     /// Actor marker settings to try.
     #[arg(long, value_delimiter = ',', default_values_t = Grid::default().actors)]
     grid_actors: Vec<bool>,
+    /// Character n-gram settings to try (`off`, `3-5` …).
+    #[arg(long, value_delimiter = ',', default_values_t = Grid::default().char_ngrams)]
+    grid_char_ngrams: Vec<CharNgrams>,
+    /// Actor-sentence settings to try.
+    #[arg(long, value_delimiter = ',', default_values_t = Grid::default().actor_sentences)]
+    grid_actor_sentences: Vec<bool>,
+    /// Document-context settings to try.
+    #[arg(long, value_delimiter = ',', default_values_t = Grid::default().doc_context)]
+    grid_doc_context: Vec<bool>,
     /// Rows of the ranking to print.
     #[arg(long, default_value_t = 15)]
     show: usize,
@@ -118,6 +128,9 @@ pub fn run_tune(cmd: TuneCmd) -> Result<u8> {
         stem: cmd.grid_stem,
         balance: cmd.grid_balance,
         actors: cmd.grid_actors,
+        char_ngrams: cmd.grid_char_ngrams,
+        actor_sentences: cmd.grid_actor_sentences,
+        doc_context: cmd.grid_doc_context,
     };
     let scoring = match &dev {
         Some(dev) => Scoring::Dev(dev),
@@ -170,7 +183,7 @@ pub fn run_tune(cmd: TuneCmd) -> Result<u8> {
 fn write_ranking(out: &mut impl Write, results: &[TuneResult]) -> Result<()> {
     writeln!(
         out,
-        "{:>4} {:>7} {:>6}  {:>6} {:>6} {:>6} {:>9} {:>6} {:>5} {:>7} {:>6}  per head",
+        "{:>4} {:>7} {:>6}  {:>6} {:>6} {:>6} {:>9} {:>6} {:>5} {:>5} {:>5} {:>5} {:>7} {:>6}  per head",
         "rank",
         "score",
         "sd",
@@ -180,6 +193,9 @@ fn write_ranking(out: &mut impl Write, results: &[TuneResult]) -> Result<()> {
         "sublinear",
         "maxf",
         "stem",
+        "chars",
+        "sent",
+        "doc",
         "balance",
         "actors"
     )?;
@@ -192,7 +208,7 @@ fn write_ranking(out: &mut impl Write, results: &[TuneResult]) -> Result<()> {
             .collect();
         writeln!(
             out,
-            "{:>4} {:>7.4} {:>6.3}  {:>6} {:>6} {:>6} {:>9} {:>6} {:>5} {:>7} {:>6}  {}",
+            "{:>4} {:>7.4} {:>6.3}  {:>6} {:>6} {:>6} {:>9} {:>6} {:>5} {:>5} {:>5} {:>5} {:>7} {:>6}  {}",
             rank + 1,
             r.score,
             r.score_sd,
@@ -202,6 +218,9 @@ fn write_ranking(out: &mut impl Write, results: &[TuneResult]) -> Result<()> {
             o.vectorizer.sublinear_tf,
             o.vectorizer.max_features,
             o.vectorizer.stem,
+            o.vectorizer.char_ngrams,
+            o.vectorizer.actor_sentences,
+            o.vectorizer.doc_context,
             o.balance,
             o.actors != vektor::ActorSource::Off,
             heads.join(", ")

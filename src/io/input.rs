@@ -673,6 +673,8 @@ impl Iterator for Records {
 pub struct Batch {
     source: Arc<str>,
     content: Content,
+    /// Plain-text paragraphs (not records): the whole source is one document.
+    text: bool,
 }
 
 enum Content {
@@ -701,6 +703,12 @@ impl Batch {
         &self.source
     }
 
+    /// Whether the rows are plain-text paragraphs of one source, which is
+    /// then one document (an article), rather than records.
+    pub fn is_text(&self) -> bool {
+        self.text
+    }
+
     /// Number of rows (paragraphs, or rows that cannot be read).
     pub fn len(&self) -> usize {
         match &self.content {
@@ -718,7 +726,9 @@ impl Batch {
     /// Records parsed while reading are moved out, so a second call gives
     /// only the line-based rows again.
     pub fn records(&mut self) -> impl Iterator<Item = Result<InputRecord<'_>>> + '_ {
-        let Batch { source, content } = self;
+        let Batch {
+            source, content, ..
+        } = self;
         match content {
             Content::Lines(lines) => {
                 Either::Left(lines.rows.iter().map(|row| lines.parse(source, row)))
@@ -734,7 +744,9 @@ impl Batch {
     pub fn par_records(
         &mut self,
     ) -> impl IndexedParallelIterator<Item = Result<InputRecord<'_>>> + '_ {
-        let Batch { source, content } = self;
+        let Batch {
+            source, content, ..
+        } = self;
         let source: &str = source;
         match content {
             Content::Lines(lines) => {
@@ -1026,6 +1038,10 @@ impl SourceReader {
         Batch {
             source: Arc::clone(&self.name),
             content,
+            text: matches!(
+                self.kind,
+                Kind::Lines { json: false, .. } | Kind::Blocks { .. }
+            ),
         }
     }
 

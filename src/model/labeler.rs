@@ -2,9 +2,11 @@
 
 use std::ops::Range;
 
+use rustc_hash::FxHashMap;
+
 use super::scorer::{argmax, LANES};
 use super::Model;
-use crate::features::Scratch;
+use crate::features::{Mentions, Scratch};
 use crate::labels::{Contribution, HeadLabel, Labels, NO_KNOWN_WORDS, UNKNOWN_LANGUAGE};
 use crate::text::{language, Lang};
 
@@ -45,17 +47,45 @@ impl<'m> Labeler<'m> {
 
     /// Labels one paragraph.
     pub fn label(&mut self, text: &str) -> Labels<'m> {
-        self.model
-            .vectorizer
-            .transform_into(text, &mut self.scratch, &mut self.features, None);
-        self.labels_from_features(text)
+        self.label_in_doc(text, Mentions::NONE).0
+    }
+
+    /// Labels one paragraph of a document whose earlier paragraphs named
+    /// the actor groups in `context`; also returns the groups this one
+    /// names, to add to the context of the next (see [`Mentions::union`]).
+    /// Context matters only to a model trained with document context.
+    pub fn label_in_doc(&mut self, text: &str, context: Mentions) -> (Labels<'m>, Mentions) {
+        let mentions = self.model.vectorizer.transform_in_doc(
+            text,
+            context,
+            &mut self.scratch,
+            &mut self.features,
+            None,
+        );
+        (self.labels_from_features(text), mentions)
+    }
+
+    /// The actor groups a paragraph names, without labelling it.
+    pub fn mentions(&mut self, text: &str) -> Mentions {
+        self.model.vectorizer.mentions(text, &mut self.scratch)
     }
 
     /// Labels one paragraph and lists, per head, the `top` features that
     /// pushed the chosen class most, as written in the text.
     pub fn explain(&mut self, text: &str, top: usize) -> (Labels<'m>, Vec<Vec<Contribution>>) {
-        self.model.vectorizer.transform_into(
+        self.explain_in_doc(text, Mentions::NONE, top)
+    }
+
+    /// [`Labeler::explain`] for a paragraph of a document (see [`Labeler::label_in_doc`]).
+    pub fn explain_in_doc(
+        &mut self,
+        text: &str,
+        context: Mentions,
+        top: usize,
+    ) -> (Labels<'m>, Vec<Vec<Contribution>>) {
+        self.model.vectorizer.transform_in_doc(
             text,
+            context,
             &mut self.scratch,
             &mut self.features,
             Some(&mut self.spans),
@@ -71,28 +101,38 @@ impl<'m> Labeler<'m> {
                 // The most probable class, also when the label is `uncertain`.
                 let probs: Vec<f32> = answer.scores.iter().map(|(_, p)| *p).collect();
                 let chosen = argmax(&probs);
-                let mut contributions: Vec<Contribution> = self
-                    .features
-                    .iter()
-                    .zip(&self.spans)
-                    .map(|(&(feature, value), span)| {
-                        let w = head.feature_weights(feature as usize);
-                        let mean = w.iter().sum::<f32>() / w.len() as f32;
-                        let feature_name = &terms[feature as usize];
-                        // Absence markers have no words in the text; show the marker.
-                        let shown = if span.is_empty() {
-                            feature_name.as_str()
-                        } else {
-                            &text[span.clone()]
-                        };
-                        Contribution {
-                            text: shown.to_string(),
-                            feature: feature_name.clone(),
-                            weight: value * (w[chosen] - mean),
+                // A word's character grams are summed into one contribution
+                // of the word: the reader asks which words counted.
+                let mut contributions: Vec<Contribution> = Vec::new();
+                let mut word_at: FxHashMap<usize, usize> = FxHashMap::default();
+                for (&(feature, value), span) in self.features.iter().zip(&self.spans) {
+                    let w = head.feature_weights(feature as usize);
+                    let mean = w.iter().sum::<f32>() / w.len() as f32;
+                    let weight = value * (w[chosen] - mean);
+                    let feature_name = &terms[feature as usize];
+                    if feature_name.starts_with('#') {
+                        if let Some(&i) = word_at.get(&span.start) {
+                            let word: &mut Contribution = &mut contributions[i];
+                            word.weight += weight;
+                            word.feature.push(' ');
+                            word.feature.push_str(feature_name);
+                            continue;
                         }
-                    })
-                    .filter(|c| c.weight > 0.0)
-                    .collect();
+                        word_at.insert(span.start, contributions.len());
+                    }
+                    // Absence markers have no words in the text; show the marker.
+                    let shown = if span.is_empty() {
+                        feature_name.as_str()
+                    } else {
+                        &text[span.clone()]
+                    };
+                    contributions.push(Contribution {
+                        text: shown.to_string(),
+                        feature: feature_name.clone(),
+                        weight,
+                    });
+                }
+                contributions.retain(|c| c.weight > 0.0);
                 contributions.sort_by(|a, b| {
                     b.weight
                         .total_cmp(&a.weight)

@@ -25,12 +25,12 @@ pub use file::{DevSummary, HeadFit, HeadScore, ModelCard, FORMAT, FORMAT_VERSION
 pub use labeler::{Labeler, LabelerPool};
 pub use options::{ActorSource, Solver, TrainOptions};
 pub use train::train;
-pub(crate) use train::{fit_sparse, head_columns, sparse_rows};
+pub(crate) use train::{contexts, fit_sparse, head_columns, sparse_rows};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::features::TfIdf;
+use crate::features::{doc_contexts, TfIdf};
 use crate::labels::Labels;
 use scorer::Scorer;
 
@@ -70,7 +70,7 @@ pub struct Model {
 
 impl Model {
     fn from_parts(vectorizer: TfIdf, heads: Vec<Head>, card: ModelCard) -> Model {
-        let scorer = Scorer::new(&heads, vectorizer.len());
+        let scorer = Scorer::new(&heads, vectorizer.idf());
         Model {
             vectorizer,
             heads,
@@ -115,6 +115,31 @@ impl Model {
         texts
             .par_iter()
             .map(|text| pool.with(|labeler| labeler.label(text.as_ref())))
+            .collect()
+    }
+
+    /// Labels the paragraphs of documents on all cores: `docs[i]` names
+    /// paragraph `i`'s document (`None`: it stands alone), and a paragraph
+    /// sees the actors named before it in its document. The same as
+    /// [`Model::label_batch`] for a model trained without document context.
+    pub fn label_docs<S: AsRef<str> + Sync, D: AsRef<str>>(
+        &self,
+        texts: &[S],
+        docs: &[Option<D>],
+    ) -> Vec<Labels<'_>> {
+        let contexts = match self.vectorizer.actors() {
+            Some(actors) if self.vectorizer.options().doc_context => {
+                doc_contexts(texts, docs, actors)
+            }
+            _ => return self.label_batch(texts),
+        };
+        let pool = LabelerPool::new(self);
+        texts
+            .par_iter()
+            .zip(contexts)
+            .map(|(text, context)| {
+                pool.with(|labeler| labeler.label_in_doc(text.as_ref(), context).0)
+            })
             .collect()
     }
 }

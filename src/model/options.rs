@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::actors::Gazetteer;
 use crate::dataset::default_heads;
 use crate::error::{Error, Result};
-use crate::features::VectorizerOptions;
+use crate::features::{CharNgrams, VectorizerOptions};
 
 /// Which actor gazetteer training uses for marker features.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -96,7 +96,14 @@ impl Default for TrainOptions {
     fn default() -> Self {
         TrainOptions {
             labels: default_heads(),
-            vectorizer: VectorizerOptions::default(),
+            // The shipped model's choice, measured on the written dev
+            // files (character 4-grams: real-style theme +0.03, Russian
+            // stance +0.03); see the README's training table.
+            vectorizer: VectorizerOptions {
+                char_ngrams: CharNgrams { min: 4, max: 4 },
+                max_features: 0,
+                ..VectorizerOptions::default()
+            },
             alpha: 0.15,
             max_iterations: 500,
             tolerance: 1e-4,

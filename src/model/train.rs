@@ -11,7 +11,7 @@ use super::solver::{Csr, SparseLogisticParams};
 use super::{Head, HeadFit, Model, ModelCard, Solver, TrainOptions};
 use crate::dataset::TrainingSet;
 use crate::error::{Error, Result};
-use crate::features::TfIdf;
+use crate::features::{doc_contexts, Mentions, Scratch, TfIdf};
 
 /// Trains a model: fits the vocabulary, then one head per label field.
 ///
@@ -21,7 +21,7 @@ use crate::features::TfIdf;
 ///             ("Wheat exports rose", "trade"), ("Tariffs on wheat", "trade")];
 /// let set = TrainingSet::from_examples(
 ///     vec!["theme".into()],
-///     rows.iter().map(|(t, l)| Example { text: t.to_string(), labels: vec![l.to_string()] }).collect(),
+///     rows.iter().map(|(t, l)| Example { text: t.to_string(), labels: vec![l.to_string()], doc: None }).collect(),
 /// ).unwrap();
 /// let options = vektor::TrainOptions::default().labels(vec!["theme".into()]).min_df(1);
 /// let model = vektor::train(&set, &options).unwrap();
@@ -31,14 +31,16 @@ pub fn train(set: &TrainingSet, options: &TrainOptions) -> Result<Model> {
     options.check()?;
     let heads = head_columns(set, options)?;
     let texts = set.texts();
-    let vectorizer = TfIdf::fit(&texts, &options.vectorizer, options.gazetteer()?)?;
+    let contexts = contexts(set, options)?;
+    let vectorizer =
+        TfIdf::fit_in_docs(&texts, &contexts, &options.vectorizer, options.gazetteer()?)?;
     match options.solver {
         Solver::Sparse => {
-            let x = sparse_rows(&vectorizer, &texts);
+            let x = sparse_rows(&vectorizer, &texts, &contexts);
             Ok(fit_sparse(set, &heads, vectorizer, &x, options, None)?.0)
         }
         Solver::Linfa => {
-            let x = vectorizer.transform_dense(&texts);
+            let x = vectorizer.transform_dense(&texts, &contexts);
             let fitted = heads
                 .par_iter()
                 .map(|&h| fit_head(&x, &set.labels(h), &set.heads()[h], options))
@@ -46,6 +48,16 @@ pub fn train(set: &TrainingSet, options: &TrainOptions) -> Result<Model> {
             Ok(assemble(set, &heads, vectorizer, options, fitted))
         }
     }
+}
+
+/// The document context of each row of `set`, if the options use it.
+pub(crate) fn contexts(set: &TrainingSet, options: &TrainOptions) -> Result<Vec<Mentions>> {
+    Ok(match options.gazetteer()? {
+        Some(actors) if options.vectorizer.doc_context => {
+            doc_contexts(&set.texts(), &set.docs(), &actors)
+        }
+        _ => Vec::new(),
+    })
 }
 
 /// The columns of `set` holding `options.labels`, each checked trainable.
@@ -121,11 +133,28 @@ fn assemble(
     Model::from_parts(vectorizer, heads, card)
 }
 
-/// The TF-IDF rows of `texts` as a sparse matrix, vectorised in parallel.
-pub(crate) fn sparse_rows<S: AsRef<str> + Sync>(vectorizer: &TfIdf, texts: &[S]) -> Csr {
+/// The TF-IDF rows of `texts` as a sparse matrix, vectorised in parallel;
+/// `contexts` as for [`TfIdf::fit_in_docs`].
+pub(crate) fn sparse_rows<S: AsRef<str> + Sync>(
+    vectorizer: &TfIdf,
+    texts: &[S],
+    contexts: &[Mentions],
+) -> Csr {
     let rows: Vec<Vec<(u32, f32)>> = texts
         .par_iter()
-        .map(|t| vectorizer.transform(t.as_ref()))
+        .enumerate()
+        .map(|(i, t)| {
+            let context = contexts.get(i).copied().unwrap_or_default();
+            let mut out = Vec::new();
+            vectorizer.transform_in_doc(
+                t.as_ref(),
+                context,
+                &mut Scratch::default(),
+                &mut out,
+                None,
+            );
+            out
+        })
         .collect();
     Csr::from_rows(vectorizer.len(), rows.iter().map(|r| r.iter().copied()))
         .expect("the vectorizer's feature indices are within its vocabulary")
