@@ -40,7 +40,7 @@ enum Command {
     /// Cross-validate training options.
     Cv(tune::CvCmd),
     /// Grid-search training options.
-    Tune(tune::TuneCmd),
+    Tune(Box<tune::TuneCmd>),
     /// Learning curve: dev scores when training on growing shares of the data.
     Curve(curve::CurveCmd),
 }
@@ -53,7 +53,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Inspect(cmd) => inspect::run(cmd),
         Command::Eval(cmd) => eval::run(cmd),
         Command::Cv(cmd) => tune::run_cv(cmd),
-        Command::Tune(cmd) => tune::run_tune(cmd),
+        Command::Tune(cmd) => tune::run_tune(*cmd),
         Command::Curve(cmd) => curve::run(cmd),
     }
 }
