@@ -317,14 +317,18 @@ impl<'m> Workers<'m, '_> {
         let contexts: Vec<Mentions> = items
             .iter()
             .map(|(item, named)| {
-                let key = match (item, &self.options.doc_field) {
-                    (Ok(_), _) if text => Some(String::new()),
-                    (Ok(record), Some(field)) => record
+                // A row that cannot be read is no paragraph of the document.
+                let Ok(record) = item else {
+                    return Mentions::NONE;
+                };
+                let key = match &self.options.doc_field {
+                    _ if text => Some(String::new()),
+                    Some(field) => record
                         .fields
                         .iter()
                         .find(|(k, v)| k == field && v.get() != "null")
                         .map(|(_, v)| v.get().to_string()),
-                    _ => None,
+                    None => None,
                 };
                 doc.next(key.map(|k| (source.clone(), k)), *named)
             })

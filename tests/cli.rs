@@ -1555,6 +1555,15 @@ fn rollup_by_a_field_rolls_up_each_article() {
         .stderr(predicate::str::contains(
             "--rollup-by url needs `url` among --keep-fields",
         ));
+    vektor()
+        .args(["label", "--doc-field=url", "--keep-fields=id", "--model"])
+        .arg(&model)
+        .arg(&input)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--doc-field url needs `url` among --keep-fields",
+        ));
 }
 
 #[test]

@@ -70,7 +70,7 @@ pub struct Model {
 
 impl Model {
     fn from_parts(vectorizer: TfIdf, heads: Vec<Head>, card: ModelCard) -> Model {
-        let scorer = Scorer::new(&heads, vectorizer.idf());
+        let scorer = Scorer::new(&heads, vectorizer.len());
         Model {
             vectorizer,
             heads,

@@ -18,27 +18,12 @@ pub(super) struct Scorer {
     /// Blocks per row (all heads' classes, padded with zeros).
     blocks: usize,
     intercepts: Vec<[f32; LANES]>,
-    /// `features × blocks`, row-major, rows in [`Scorer::row`] order.
+    /// `features × blocks`, row-major.
     weights: Vec<[f32; LANES]>,
-    /// Per feature: its row. Rows go from the most common feature (lowest
-    /// idf) to the rarest, so that the weights most paragraphs use share a
-    /// few hundred kilobytes of cache instead of being spread over
-    /// megabytes (a model with character grams has tens of thousands of
-    /// features, and a paragraph hundreds).
-    row: Vec<u32>,
 }
 
 impl Scorer {
-    /// The scorer of `heads` over features with inverse document
-    /// frequencies `idf` (which order the rows).
-    pub(super) fn new(heads: &[Head], idf: &[f32]) -> Scorer {
-        let features = idf.len();
-        let mut by_frequency: Vec<usize> = (0..features).collect();
-        by_frequency.sort_by(|&a, &b| idf[a].total_cmp(&idf[b]).then(a.cmp(&b)));
-        let mut row = vec![0u32; features];
-        for (r, &f) in by_frequency.iter().enumerate() {
-            row[f] = r as u32;
-        }
+    pub(super) fn new(heads: &[Head], features: usize) -> Scorer {
         let mut ranges = Vec::with_capacity(heads.len());
         let mut width = 0;
         for head in heads {
@@ -52,7 +37,7 @@ impl Scorer {
             for (c, column) in range.clone().enumerate() {
                 intercepts[column / LANES][column % LANES] = head.intercepts[c];
                 for f in 0..features {
-                    weights[row[f] as usize * blocks + column / LANES][column % LANES] =
+                    weights[f * blocks + column / LANES][column % LANES] =
                         head.feature_weights(f)[c];
                 }
             }
@@ -62,7 +47,6 @@ impl Scorer {
             blocks,
             intercepts,
             weights,
-            row,
         }
     }
 
@@ -77,7 +61,7 @@ impl Scorer {
         logits.clear();
         logits.extend_from_slice(&self.intercepts);
         for &(feature, value) in features {
-            let start = self.row[feature as usize] as usize * self.blocks;
+            let start = feature as usize * self.blocks;
             let row = &self.weights[start..start + self.blocks];
             for (sum, weights) in logits.iter_mut().zip(row) {
                 *sum = std::array::from_fn(|k| sum[k] + value * weights[k]);
