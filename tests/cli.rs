@@ -1546,24 +1546,22 @@ fn rollup_by_a_field_rolls_up_each_article() {
         table.contains("crawl.jsonl url=u1: 2 paragraphs"),
         "{table}"
     );
-    vektor()
-        .args(["label", "--rollup-by=url", "--keep-fields=id", "--model"])
-        .arg(&model)
-        .arg(&input)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "--rollup-by url needs `url` among --keep-fields",
-        ));
-    vektor()
-        .args(["label", "--doc-field=url", "--keep-fields=id", "--model"])
-        .arg(&model)
-        .arg(&input)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "--doc-field url needs `url` among --keep-fields",
-        ));
+    for flag in ["--rollup-by", "--doc-field"] {
+        vektor()
+            .args([
+                "label",
+                &format!("{flag}=url"),
+                "--keep-fields=id",
+                "--model",
+            ])
+            .arg(&model)
+            .arg(&input)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!(
+                "{flag} url needs `url` among --keep-fields"
+            )));
+    }
 }
 
 #[test]
