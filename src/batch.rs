@@ -33,8 +33,8 @@ use std::io::Write;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::features::Mentions;
-use crate::io::input::{Batch, InputRecord, Records};
+use crate::features::{DocTracker, Mentions};
+use crate::io::input::{doc_key, Batch, InputRecord, Records};
 use crate::io::output::{render_jsonl, Outcome, OutputFormat, Rollup, Row, RowWriter};
 use crate::labels::Labels;
 use crate::model::{Labeler, LabelerPool, Model};
@@ -240,28 +240,6 @@ struct Workers<'m, 'o> {
     doc_context: bool,
 }
 
-/// The document being read, for document context: its key (source and
-/// document field value) and the actor groups its paragraphs named so far.
-#[derive(Debug, Default)]
-struct DocState {
-    key: Option<(String, String)>,
-    named: Mentions,
-}
-
-impl DocState {
-    /// The context of a row with document key `key` (`None`: it stands
-    /// alone), which then names `mentions`.
-    fn next(&mut self, key: Option<(String, String)>, mentions: Mentions) -> Mentions {
-        if key.is_none() || key != self.key {
-            self.key = key;
-            self.named = Mentions::NONE;
-        }
-        let context = self.named;
-        self.named = self.named.union(mentions);
-        context
-    }
-}
-
 /// One run's state: the workers, the sink, the counts and the document
 /// being rolled up.
 struct Engine<'m, 'o, W: Write> {
@@ -271,7 +249,7 @@ struct Engine<'m, 'o, W: Write> {
     /// The document being rolled up: where it is and its sums so far.
     rollup: Option<(Document, Rollup<'m>)>,
     /// The document being read, for document context.
-    doc: DocState,
+    doc: DocTracker<(String, String)>,
 }
 
 /// A document rolled up: a source, or with `rollup_by` a run of its rows
@@ -295,15 +273,21 @@ impl<'m> Workers<'m, '_> {
     /// Parses, labels and (for JSON Lines) renders `batch` in pieces on the
     /// current rayon pool. A fatal row is kept in its place, for the writer
     /// to stop at.
-    fn label_pieces<'a>(&self, batch: &'a mut Batch, doc: &mut DocState) -> Vec<Piece<'m, 'a>> {
+    fn label_pieces<'a>(
+        &self,
+        batch: &'a mut Batch,
+        doc: &mut DocTracker<(String, String)>,
+    ) -> Vec<Piece<'m, 'a>> {
         let in_docs = self.doc_context && (batch.is_text() || self.options.doc_field.is_some());
         if !in_docs {
             return self.label_in_context(batch.par_records().map(|item| (item, Mentions::NONE)));
         }
         // A paragraph's context depends on the paragraphs before it: find
-        // what each names in parallel, then the contexts in order.
+        // what each names in parallel, then the contexts in order, then
+        // label in parallel (each paragraph is read twice, for the speed
+        // of all cores).
         let source = batch.source().to_string();
-        let text = batch.is_text();
+        let source_is_one_doc = batch.is_text();
         let items: Vec<(Result<InputRecord<'a>>, Mentions)> = batch
             .par_records()
             .map(|item| {
@@ -322,12 +306,8 @@ impl<'m> Workers<'m, '_> {
                     return Mentions::NONE;
                 };
                 let key = match &self.options.doc_field {
-                    _ if text => Some(String::new()),
-                    Some(field) => record
-                        .fields
-                        .iter()
-                        .find(|(k, v)| k == field && v.get() != "null")
-                        .map(|(_, v)| v.get().to_string()),
+                    _ if source_is_one_doc => Some(String::new()),
+                    Some(field) => doc_key(&record.fields, field),
                     None => None,
                 };
                 doc.next(key.map(|k| (source.clone(), k)), *named)
@@ -393,7 +373,7 @@ impl<'m, 'o, W: Write + Send> Engine<'m, 'o, W> {
             writer,
             counts: Counts::default(),
             rollup: None,
-            doc: DocState::default(),
+            doc: DocTracker::default(),
         }
     }
 

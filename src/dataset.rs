@@ -21,7 +21,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::io::input::{json_text, InputFormat, InputOptions, InputRecord, Records};
+use crate::io::input::{doc_key, json_text, InputFormat, InputOptions, InputRecord, Records};
 
 /// One labelled paragraph: its text and one label per head.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +31,7 @@ pub struct Example {
     /// Labels, in the order of [`TrainingSet::heads`].
     pub labels: Vec<String>,
     /// The document the paragraph belongs to (the `doc` field), if any; a
-    /// document's paragraphs are taken in file order, headline first.
+    /// document's paragraphs come one after another, headline first.
     pub doc: Option<String>,
 }
 
@@ -321,18 +321,9 @@ fn example_from_record(
             Ok(label.to_string())
         })
         .collect::<Result<Vec<_>>>()?;
-    let doc = record
-        .fields
-        .iter()
-        .find(|(k, _)| k == DOC_FIELD)
-        .map(|(_, v)| match json_text(v) {
-            Ok(Some(text)) => text.to_string(),
-            _ => v.get().to_string(),
-        })
-        .filter(|doc| doc != "null");
     Ok(Example {
         text: record.text.to_string(),
         labels,
-        doc,
+        doc: doc_key(&record.fields, DOC_FIELD),
     })
 }

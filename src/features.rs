@@ -1,4 +1,4 @@
-//! Vocabulary and TF-IDF: paragraph → sparse, l2-normalised feature vector.
+//! Vocabulary and TF-IDF: paragraph → sparse feature vector, each block of unit length.
 //!
 //! Features come in three blocks, each scaled to unit length on its own (as
 //! scikit-learn's `FeatureUnion` of vectorizers does), so that the many
@@ -17,7 +17,7 @@
 //! [`TfIdf::fit`] chooses the vocabulary from a corpus by document frequency
 //! and stores smoothed idf (`ln((1 + n) / (1 + df)) + 1`, as scikit-learn
 //! does); the transform weighs each feature by its count (or `1 + ln(count)`
-//! with sublinear tf) times idf.
+//! with sublinear tf) times idf, and each block is scaled to unit length.
 //!
 //! ```
 //! use vektor::features::{TfIdf, VectorizerOptions};
@@ -58,7 +58,8 @@ pub struct VectorizerOptions {
     pub min_df: usize,
     /// Drop features found in more than this share of training paragraphs.
     pub max_df: f64,
-    /// Keep at most this many features, the most frequent (0 = no limit).
+    /// Keep at most this many features of each block (words and markers,
+    /// character grams, actor sentences), the most frequent (0 = no limit).
     pub max_features: usize,
     /// Use `1 + ln(count)` instead of the raw count.
     pub sublinear_tf: bool,
@@ -192,6 +193,8 @@ const CHAR_BLOCK: usize = 1;
 const SENTENCE_BLOCK: usize = 2;
 const BLOCKS: usize = 3;
 
+/// Words only, as the vectorizer alone; [`crate::TrainOptions::default`]
+/// adds what the shipped model uses (character 4-grams, no vocabulary cap).
 impl Default for VectorizerOptions {
     fn default() -> Self {
         VectorizerOptions {
@@ -238,8 +241,10 @@ const STOP: u32 = u32::MAX - 1;
 const UNKNOWN: u32 = u32::MAX;
 
 /// The word cache is cleared when it grows past this many distinct words,
-/// which bounds memory on endless streams of unusual text.
+/// or its character grams past this many entries (long tokens such as URLs
+/// have many), which bounds memory on endless streams of unusual text.
 const WORD_CACHE_LIMIT: usize = 200_000;
+const GRAM_CACHE_LIMIT: usize = 4_000_000;
 
 /// Lookups derived from the vocabulary when it is built or loaded.
 #[derive(Debug, Clone)]
@@ -404,6 +409,8 @@ pub type Occurrence = (u32, Range<usize>);
 
 impl TfIdf {
     /// Fits the vocabulary and idf on `texts`.
+    ///
+    /// `max_features` applies to each block on its own.
     ///
     /// Features are kept if `min_df <= df <= max_df * n`; if more than
     /// `max_features` remain, the most frequent are kept, ties broken by name,
@@ -873,7 +880,8 @@ impl TfIdf {
             }
         }
         for group in 0..actors.len() {
-            if mentions.contains(group) || !actors.marks_absence(group) {
+            // `hits`, not `mentions`: a set of the first 64 groups only.
+            if hits.iter().any(|(g, _)| *g == group) || !actors.marks_absence(group) {
                 continue;
             }
             let in_doc = self.options.doc_context && context.contains(group);
@@ -883,41 +891,16 @@ impl TfIdf {
             }
         }
         if self.options.actor_sentences {
-            self.mark_focus_sentences(text, actors, &hits, scratch);
+            focus_words(
+                text,
+                &scratch.word_spans,
+                &hits,
+                actors,
+                &mut scratch.in_focus,
+            );
         }
         scratch.actor_hits = hits;
         mentions
-    }
-
-    /// Sets `scratch.in_focus[w]` for the words `w` of every sentence in
-    /// which a focus group (one with an absence marker) is named.
-    fn mark_focus_sentences(
-        &self,
-        text: &str,
-        actors: &Gazetteer,
-        hits: &[(usize, Range<usize>)],
-        scratch: &mut Scratch,
-    ) {
-        let spans = &scratch.word_spans;
-        let in_focus = &mut scratch.in_focus;
-        in_focus.clear();
-        in_focus.resize(spans.len(), false);
-        for (group, range) in hits {
-            if !actors.marks_absence(*group) || in_focus[range.start] {
-                continue;
-            }
-            let mut first = range.start;
-            while first > 0 && !ends_sentence(text, spans[first - 1].clone(), spans[first].start) {
-                first -= 1;
-            }
-            let mut last = range.end - 1;
-            while last + 1 < spans.len()
-                && !ends_sentence(text, spans[last].clone(), spans[last + 1].start)
-            {
-                last += 1;
-            }
-            in_focus[first..=last].fill(true);
-        }
     }
 
     /// Calls `found` for the terms of the words marked in `scratch.in_focus`.
@@ -948,7 +931,9 @@ impl TfIdf {
         scratch.actor_words.clear();
         scratch.word_grams.clear();
         scratch.in_focus.clear();
-        if scratch.word_cache.len() + scratch.short_word_cache.len() > WORD_CACHE_LIMIT {
+        if scratch.word_cache.len() + scratch.short_word_cache.len() > WORD_CACHE_LIMIT
+            || scratch.grams.len() > GRAM_CACHE_LIMIT
+        {
             scratch.word_cache.clear();
             scratch.short_word_cache.clear();
             scratch.grams.clear();
@@ -1066,6 +1051,39 @@ fn packed_ascii_lowercase(text: &[u8], range: Range<usize>) -> Option<u128> {
     Some(word | (upper >> 2))
 }
 
+/// Sets `in_focus[w]` for the words `w` (of `spans`) of every sentence in
+/// which a focus group (one with an absence marker) is named; `hits` are the
+/// gazetteer's matches over the whole paragraph. Fitting and labelling both
+/// call this, so they find the same actor sentences.
+fn focus_words(
+    text: &str,
+    spans: &[Range<usize>],
+    hits: &[(usize, Range<usize>)],
+    actors: &Gazetteer,
+    in_focus: &mut Vec<bool>,
+) {
+    in_focus.clear();
+    in_focus.resize(spans.len(), false);
+    let ends_after = |w: usize| {
+        w + 1 == spans.len() || ends_sentence(text, spans[w].clone(), spans[w + 1].start)
+    };
+    for (group, range) in hits {
+        if !actors.marks_absence(*group) {
+            continue;
+        }
+        // A name can run across a sentence break: mark every sentence it touches.
+        let mut first = range.start;
+        while first > 0 && !ends_after(first - 1) {
+            first -= 1;
+        }
+        let mut last = range.end - 1;
+        while !ends_after(last) {
+            last += 1;
+        }
+        in_focus[first..=last].fill(true);
+    }
+}
+
 /// All feature names of one text, for fitting: n-grams of terms, character
 /// grams, markers and actor-sentence terms. `actors` comes with the groups
 /// named earlier in the text's document.
@@ -1098,9 +1116,17 @@ fn feature_names(
     let Some((actors, context)) = actors else {
         return;
     };
-    let mentioned: Vec<String> = actors.mentions(text).into_iter().map(|(g, _)| g).collect();
-    for (g, name) in actors.group_names().enumerate() {
-        if mentioned.iter().any(|m| m == name) {
+    let word_ids: Vec<u32> = spans
+        .iter()
+        .map(|span| {
+            lowercase_into(&text[span.clone()], &mut lower);
+            actors.word_id(&lower)
+        })
+        .collect();
+    let mut hits = Vec::new();
+    actors.scan(&word_ids, |group, range| hits.push((group, range)));
+    for g in 0..actors.len() {
+        if hits.iter().any(|(h, _)| *h == g) {
             out.insert(actors.marker(g, true));
         } else if actors.marks_absence(g) {
             out.insert(if options.doc_context && context.contains(g) {
@@ -1111,57 +1137,64 @@ fn feature_names(
         }
     }
     if options.actor_sentences {
-        let mut first = 0;
-        for last in 0..spans.len() {
-            let ends = spans
-                .get(last + 1)
-                .is_none_or(|next| ends_sentence(text, spans[last].clone(), next.start));
-            if !ends {
-                continue;
+        let mut in_focus = Vec::new();
+        focus_words(text, &spans, &hits, actors, &mut in_focus);
+        for (term, _) in terms.iter().zip(&in_focus).filter(|(_, f)| **f) {
+            if let Some(term) = term {
+                out.insert(format!("^{term}"));
             }
-            let sentence = &text[spans[first].start..spans[last].end];
-            let names_focus = actors.mentions(sentence).iter().any(|(name, _)| {
-                actors
-                    .group_names()
-                    .position(|g| g == name)
-                    .is_some_and(|g| actors.marks_absence(g))
-            });
-            if names_focus {
-                for term in terms[first..=last].iter().flatten() {
-                    out.insert(format!("^{term}"));
-                }
-            }
-            first = last + 1;
         }
     }
 }
 
-/// The document context of each paragraph: the actor groups named in the
-/// paragraphs before it that share its document id (`None`: a paragraph
-/// that stands alone). Paragraphs of a document need not be adjacent, but
-/// are taken in the order given.
+/// Follows documents through paragraphs given in order, the one rule for
+/// training, evaluation and the batch engine: a document's paragraphs come
+/// one after another, and a paragraph's context is what the paragraphs
+/// before it in its document named.
+#[derive(Debug, Default)]
+pub struct DocTracker<K> {
+    key: Option<K>,
+    named: Mentions,
+}
+
+impl<K: PartialEq> DocTracker<K> {
+    /// The context of the next paragraph, of document `key` (`None`: it
+    /// stands alone), which names the groups in `named`.
+    pub fn next(&mut self, key: Option<K>, named: Mentions) -> Mentions {
+        if key.is_none() || key != self.key {
+            self.key = key;
+            self.named = Mentions::NONE;
+        }
+        let context = self.named;
+        self.named = self.named.union(named);
+        context
+    }
+}
+
+/// The document context of each paragraph (see [`DocTracker`]); `docs[i]`
+/// is paragraph `i`'s document id, `None` for one that stands alone.
+///
+/// # Panics
+/// If `docs` and `texts` differ in length.
 pub fn doc_contexts<S: AsRef<str>, D: AsRef<str>>(
     texts: &[S],
     docs: &[Option<D>],
     actors: &Gazetteer,
 ) -> Vec<Mentions> {
+    assert_eq!(texts.len(), docs.len(), "one document id per paragraph");
     let names: Vec<&str> = actors.group_names().collect();
-    let mut seen: FxHashMap<&str, Mentions> = FxHashMap::default();
+    let mut tracker = DocTracker::default();
     texts
         .iter()
         .zip(docs)
         .map(|(text, doc)| {
-            let Some(doc) = doc else {
-                return Mentions::NONE;
-            };
-            let context = seen.entry(doc.as_ref()).or_default();
-            let before = *context;
+            let mut named = Mentions::NONE;
             for (name, _) in actors.mentions(text.as_ref()) {
                 if let Some(g) = names.iter().position(|n| *n == name) {
-                    context.insert(g);
+                    named.insert(g);
                 }
             }
-            before
+            tracker.next(doc.as_ref().map(AsRef::as_ref), named)
         })
         .collect()
 }
@@ -1210,6 +1243,8 @@ mod tests {
             "The oil pipeline to China",
             "An oil pipeline was halted by Moscow. Mr. Aliyev said so; the Kremlin agreed!",
             "Газпром увеличит поставки. Астана согласилась.",
+            // A name across a sentence break: both sentences are the actor's.
+            "The deal was signed by the Union. State media said so. Astana agreed.",
         ];
         let with_everything = VectorizerOptions {
             char_ngrams: CharNgrams { min: 2, max: 4 },

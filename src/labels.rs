@@ -79,7 +79,8 @@ impl<'m> Labels<'m> {
 pub struct Contribution {
     /// The words as they appear in the paragraph (the marker itself for `@no-…` markers).
     pub text: String,
-    /// The feature (stemmed n-gram or marker).
+    /// The feature (stemmed n-gram or marker), or for a word's character
+    /// grams, all of them, space-separated (`#<sanc #sanc #anct`).
     pub feature: String,
     /// How much it raised the chosen class over the average class (in logits).
     pub weight: f32,

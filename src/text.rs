@@ -539,9 +539,8 @@ pub fn ends_sentence(text: &str, before: Range<usize>, next_start: usize) -> boo
     }
     if gap[stop..].starts_with('.') {
         let word = &text[before];
-        let mut lower = String::new();
-        lowercase_into(word, &mut lower);
-        if word.chars().count() == 1 || ABBREVIATIONS.contains(&lower.as_str()) {
+        let is_title = ABBREVIATIONS.iter().any(|a| a.eq_ignore_ascii_case(word));
+        if word.chars().count() == 1 || is_title {
             return false;
         }
     }

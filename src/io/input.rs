@@ -267,6 +267,17 @@ pub(crate) fn json_text(raw: &RawValue) -> std::result::Result<Option<Cow<'_, st
         .map_err(|_| ())
 }
 
+/// The document a record belongs to by its field `field`: the string it
+/// holds, or a number's JSON text; `None` when the field is absent or null.
+/// One rule for training files (`doc`) and for `label --doc-field`.
+pub(crate) fn doc_key(fields: &Fields<'_>, field: &str) -> Option<String> {
+    let (_, raw) = fields.iter().find(|(k, _)| k == field)?;
+    match json_text(raw) {
+        Ok(text) => text.map(Cow::into_owned),
+        Err(()) => Some(raw.get().to_string()),
+    }
+}
+
 /// A string as a raw JSON value.
 pub fn raw_string(value: &str) -> Box<RawValue> {
     serde_json::value::to_raw_value(value).expect("a string always serialises")

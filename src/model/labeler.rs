@@ -177,10 +177,12 @@ impl<'m> Labeler<'m> {
             unreadable: None,
         };
         let terms = model.vectorizer.terms();
+        // Words, not markers or character grams: a paragraph that shares
+        // only a few 4-letter pieces with the vocabulary was not read.
         let knows_a_word = self
             .features
             .iter()
-            .any(|&(f, _)| !terms[f as usize].starts_with('@'));
+            .any(|&(f, _)| !terms[f as usize].starts_with(['@', '#', '^']));
         if lang == Lang::Other {
             labels.unreadable(UNKNOWN_LANGUAGE);
         } else if !knows_a_word {

@@ -122,6 +122,9 @@ impl Model {
     /// paragraph `i`'s document (`None`: it stands alone), and a paragraph
     /// sees the actors named before it in its document. The same as
     /// [`Model::label_batch`] for a model trained without document context.
+    ///
+    /// # Panics
+    /// If `docs` and `texts` differ in length.
     pub fn label_docs<S: AsRef<str> + Sync, D: AsRef<str>>(
         &self,
         texts: &[S],

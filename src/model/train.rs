@@ -143,16 +143,10 @@ pub(crate) fn sparse_rows<S: AsRef<str> + Sync>(
     let rows: Vec<Vec<(u32, f32)>> = texts
         .par_iter()
         .enumerate()
-        .map(|(i, t)| {
+        .map_init(Scratch::default, |scratch, (i, t)| {
             let context = contexts.get(i).copied().unwrap_or_default();
             let mut out = Vec::new();
-            vectorizer.transform_in_doc(
-                t.as_ref(),
-                context,
-                &mut Scratch::default(),
-                &mut out,
-                None,
-            );
+            vectorizer.transform_in_doc(t.as_ref(), context, scratch, &mut out, None);
             out
         })
         .collect();
