@@ -621,11 +621,6 @@ impl TfIdf {
         &self.terms
     }
 
-    /// Inverse document frequency per feature.
-    pub fn idf(&self) -> &[f32] {
-        &self.idf
-    }
-
     /// Number of features.
     pub fn len(&self) -> usize {
         self.terms.len()
