@@ -1546,6 +1546,15 @@ fn rollup_by_a_field_rolls_up_each_article() {
         table.contains("crawl.jsonl url=u1: 2 paragraphs"),
         "{table}"
     );
+    vektor()
+        .args(["label", "--doc-field=url", "--model"])
+        .arg(&model)
+        .arg(&input)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "--doc-field changes nothing: the model was trained without document context",
+        ));
     for flag in ["--rollup-by", "--doc-field"] {
         vektor()
             .args([

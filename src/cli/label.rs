@@ -102,6 +102,12 @@ pub fn run(cmd: LabelCmd) -> Result<u8> {
             }
         }
     }
+    if cmd.doc_field.is_some() && !model.vectorizer().options().doc_context {
+        eprintln!(
+            "vektor: warning: --doc-field changes nothing: the model was trained without \
+             document context (train with --doc-context on rows with a `doc` field)"
+        );
+    }
     let options = BatchOptions {
         threads: cmd.threads.unwrap_or(0),
         explain: cmd.explain,
