@@ -249,9 +249,9 @@ impl Gazetteer {
         }
     }
 
-    /// Counts mentions per group in `text`: `(group, count)` for groups
-    /// mentioned at least once, in group order.
-    pub fn mentions(&self, text: &str) -> Vec<(String, usize)> {
+    /// Every mention in `text`: the group's index and the range of the
+    /// mention's words (indices into [`words`]`(text)`), in text order.
+    pub fn hits(&self, text: &str) -> Vec<(usize, Range<usize>)> {
         let mut lower = String::new();
         let ids: Vec<u32> = words(text)
             .map(|range| {
@@ -259,8 +259,18 @@ impl Gazetteer {
                 self.word_id(&lower)
             })
             .collect();
+        let mut hits = Vec::new();
+        self.scan(&ids, |group, range| hits.push((group, range)));
+        hits
+    }
+
+    /// Counts mentions per group in `text`: `(group, count)` for groups
+    /// mentioned at least once, in group order.
+    pub fn mentions(&self, text: &str) -> Vec<(String, usize)> {
         let mut counts = vec![0; self.groups.len()];
-        self.scan(&ids, |group, _| counts[group] += 1);
+        for (group, _) in self.hits(text) {
+            counts[group] += 1;
+        }
         counts
             .into_iter()
             .enumerate()

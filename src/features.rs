@@ -1111,15 +1111,7 @@ fn feature_names(
     let Some((actors, context)) = actors else {
         return;
     };
-    let word_ids: Vec<u32> = spans
-        .iter()
-        .map(|span| {
-            lowercase_into(&text[span.clone()], &mut lower);
-            actors.word_id(&lower)
-        })
-        .collect();
-    let mut hits = Vec::new();
-    actors.scan(&word_ids, |group, range| hits.push((group, range)));
+    let hits = actors.hits(text);
     for g in 0..actors.len() {
         if hits.iter().any(|(h, _)| *h == g) {
             out.insert(actors.marker(g, true));
@@ -1177,17 +1169,14 @@ pub fn doc_contexts<S: AsRef<str>, D: AsRef<str>>(
     actors: &Gazetteer,
 ) -> Vec<Mentions> {
     assert_eq!(texts.len(), docs.len(), "one document id per paragraph");
-    let names: Vec<&str> = actors.group_names().collect();
     let mut tracker = DocTracker::default();
     texts
         .iter()
         .zip(docs)
         .map(|(text, doc)| {
             let mut named = Mentions::NONE;
-            for (name, _) in actors.mentions(text.as_ref()) {
-                if let Some(g) = names.iter().position(|n| *n == name) {
-                    named.insert(g);
-                }
+            for (group, _) in actors.hits(text.as_ref()) {
+                named.insert(group);
             }
             tracker.next(doc.as_ref().map(AsRef::as_ref), named)
         })
