@@ -179,19 +179,47 @@ impl Mentions {
     }
 }
 
-/// Which block a feature belongs to, from the first character of its name.
-fn block_of(term: &str) -> usize {
-    match term.as_bytes().first() {
-        Some(b'#') => CHAR_BLOCK,
-        Some(b'^') => SENTENCE_BLOCK,
-        _ => WORD_BLOCK,
+/// What a vocabulary term is, told by its first character: the one place
+/// that reads the `@`, `#` and `^` prefixes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeatureKind {
+    /// A word n-gram of terms (`oil`, `oil pipelin`).
+    Word,
+    /// An actor marker (`@russia`, `@no-russia`, `@russia-in-doc`).
+    Marker,
+    /// A character gram within a word (`#<san`).
+    CharGram,
+    /// A term of a sentence that names a focus actor (`^suppli`).
+    ActorSentence,
+}
+
+impl FeatureKind {
+    /// The kind of the term `term`.
+    pub fn of(term: &str) -> FeatureKind {
+        match term.as_bytes().first() {
+            Some(b'@') => FeatureKind::Marker,
+            Some(b'#') => FeatureKind::CharGram,
+            Some(b'^') => FeatureKind::ActorSentence,
+            _ => FeatureKind::Word,
+        }
+    }
+
+    /// The block the feature is scaled in: words and markers together.
+    fn block(self) -> usize {
+        match self {
+            FeatureKind::Word | FeatureKind::Marker => 0,
+            FeatureKind::CharGram => 1,
+            FeatureKind::ActorSentence => 2,
+        }
     }
 }
 
-const WORD_BLOCK: usize = 0;
-const CHAR_BLOCK: usize = 1;
-const SENTENCE_BLOCK: usize = 2;
 const BLOCKS: usize = 3;
+
+/// Paragraph `i`'s document context (none when `contexts` is empty).
+pub(crate) fn context_at(contexts: &[Mentions], i: usize) -> Mentions {
+    contexts.get(i).copied().unwrap_or_default()
+}
 
 /// Words only, as the vectorizer alone; [`crate::TrainOptions::default`]
 /// adds what the shipped model uses (character 4-grams, no vocabulary cap).
@@ -450,7 +478,7 @@ impl TfIdf {
         let mut seen = FxHashSet::default();
         for (i, text) in texts.iter().enumerate() {
             seen.clear();
-            let context = contexts.get(i).copied().unwrap_or_default();
+            let context = context_at(contexts, i);
             feature_names(
                 text.as_ref(),
                 &analyzer,
@@ -472,7 +500,7 @@ impl TfIdf {
         if options.max_features > 0 {
             let mut per_block = [0; BLOCKS];
             kept.retain(|(term, _)| {
-                let count = &mut per_block[block_of(term)];
+                let count = &mut per_block[FeatureKind::of(term).block()];
                 *count += 1;
                 *count <= options.max_features
             });
@@ -525,21 +553,22 @@ impl TfIdf {
         let mut char_grams = FxHashMap::default();
         let mut focused = Vec::new();
         for (feature, term) in terms.iter().enumerate() {
-            if term.starts_with('@') {
-                continue;
-            }
-            if let Some(gram) = term.strip_prefix('#') {
-                char_grams.insert(gram.to_string(), feature as u32);
-                continue;
-            }
-            if let Some(stem) = term.strip_prefix('^') {
-                let next_id = stems.len() as u32;
-                let id = *stems.entry(stem.to_string()).or_insert(next_id) as usize;
-                if focused.len() <= id {
-                    focused.resize(id + 1, NO_FEATURE);
+            match FeatureKind::of(term) {
+                FeatureKind::Word => {}
+                FeatureKind::Marker => continue,
+                FeatureKind::CharGram => {
+                    char_grams.insert(term[1..].to_string(), feature as u32);
+                    continue;
                 }
-                focused[id] = feature as u32;
-                continue;
+                FeatureKind::ActorSentence => {
+                    let next_id = stems.len() as u32;
+                    let id = *stems.entry(term[1..].to_string()).or_insert(next_id) as usize;
+                    if focused.len() <= id {
+                        focused.resize(id + 1, NO_FEATURE);
+                    }
+                    focused[id] = feature as u32;
+                    continue;
+                }
             }
             let parts: Vec<&str> = term.split(' ').collect();
             if parts.len() > options.ngrams || parts.iter().any(|p| p.is_empty()) {
@@ -584,14 +613,17 @@ impl TfIdf {
             weighing: terms
                 .iter()
                 .zip(&idf)
-                .map(|(term, &idf)| Weighing {
-                    idf,
-                    cap: if term.starts_with('@') {
-                        MARKER_COUNT_CAP
-                    } else {
-                        f32::INFINITY
-                    },
-                    block: block_of(term) as u32,
+                .map(|(term, &idf)| {
+                    let kind = FeatureKind::of(term);
+                    Weighing {
+                        idf,
+                        cap: if kind == FeatureKind::Marker {
+                            MARKER_COUNT_CAP
+                        } else {
+                            f32::INFINITY
+                        },
+                        block: kind.block() as u32,
+                    }
                 })
                 .collect(),
         };
@@ -766,8 +798,13 @@ impl TfIdf {
         let mut scratch = Scratch::default();
         let mut row = Vec::new();
         for (i, text) in texts.iter().enumerate() {
-            let context = contexts.get(i).copied().unwrap_or_default();
-            self.transform_in_doc(text.as_ref(), context, &mut scratch, &mut row, None);
+            self.transform_in_doc(
+                text.as_ref(),
+                context_at(contexts, i),
+                &mut scratch,
+                &mut row,
+                None,
+            );
             for &(feature, value) in &row {
                 matrix[[i, feature as usize]] = f64::from(value);
             }
@@ -875,13 +912,12 @@ impl TfIdf {
             }
         }
         for group in 0..actors.len() {
-            // `hits`, not `mentions`: a set of the first 64 groups only.
-            if hits.iter().any(|(g, _)| *g == group) || !actors.marks_absence(group) {
-                continue;
-            }
-            let in_doc = self.options.doc_context && context.contains(group);
-            if let Some(feature) = self.lookup.markers[group][if in_doc { IN_DOC } else { ABSENT }]
-            {
+            // A named group's marker was counted above, once per mention.
+            let kind = match marker_of(group, &hits, context, &self.options, actors) {
+                Some(kind) if kind != PRESENT => kind,
+                _ => continue,
+            };
+            if let Some(feature) = self.lookup.markers[group][kind] {
                 found(scratch, feature, 0..0);
             }
         }
@@ -984,14 +1020,11 @@ impl TfIdf {
             .as_ref()
             .map_or(NOT_AN_ACTOR_WORD, |a| a.word_id(lowercase_word));
         let start = grams.len() as u32;
-        let CharNgrams { min, max } = self.options.char_ngrams;
-        if max > 0 && !is_stop_word(lowercase_word) {
-            char_grams(lowercase_word, min, max, |gram| {
-                if let Some(&feature) = self.lookup.char_grams.get(gram) {
-                    grams.push(feature);
-                }
-            });
-        }
+        word_grams(&self.options, lowercase_word, |gram| {
+            if let Some(&feature) = self.lookup.char_grams.get(gram) {
+                grams.push(feature);
+            }
+        });
         WordCodes {
             stem,
             actor,
@@ -1046,6 +1079,40 @@ fn packed_ascii_lowercase(text: &[u8], range: Range<usize>) -> Option<u128> {
     Some(word | (upper >> 2))
 }
 
+/// Calls `found` with the character grams of a lowercase word, if the
+/// options form them: none for stop words, whose grams say nothing and
+/// would be a third of the work. Fitting and labelling both call this.
+fn word_grams(options: &VectorizerOptions, lowercase_word: &str, found: impl FnMut(&str)) {
+    let CharNgrams { min, max } = options.char_ngrams;
+    if max > 0 && !is_stop_word(lowercase_word) {
+        char_grams(lowercase_word, min, max, found);
+    }
+}
+
+/// Which marker group `group` gets in a paragraph with gazetteer matches
+/// `hits` (index into [`Lookup::markers`]): `PRESENT` when it is named;
+/// otherwise, for a group with an absence marker, `IN_DOC` when an earlier
+/// paragraph of the document named it (with document context), else
+/// `ABSENT`; `None` for a group without absence markers. Fitting and
+/// labelling both call this.
+fn marker_of(
+    group: usize,
+    hits: &[(usize, Range<usize>)],
+    context: Mentions,
+    options: &VectorizerOptions,
+    actors: &Gazetteer,
+) -> Option<usize> {
+    if hits.iter().any(|(g, _)| *g == group) {
+        Some(PRESENT)
+    } else if !actors.marks_absence(group) {
+        None
+    } else if options.doc_context && context.contains(group) {
+        Some(IN_DOC)
+    } else {
+        Some(ABSENT)
+    }
+}
+
 /// Sets `in_focus[w]` for the words `w` (of `spans`) of every sentence in
 /// which a focus group (one with an absence marker) is named; `hits` are the
 /// gazetteer's matches over the whole paragraph. Fitting and labelling both
@@ -1095,12 +1162,9 @@ fn feature_names(
     for span in &spans {
         lowercase_into(&text[span.clone()], &mut lower);
         terms.push(analyzer.term(&lower).map(|t| t.into_owned()));
-        let CharNgrams { min, max } = options.char_ngrams;
-        if max > 0 && !is_stop_word(&lower) {
-            char_grams(&lower, min, max, |gram| {
-                out.insert(format!("#{gram}"));
-            });
-        }
+        word_grams(options, &lower, |gram| {
+            out.insert(format!("#{gram}"));
+        });
     }
     let kept: Vec<&str> = terms.iter().flatten().map(String::as_str).collect();
     for start in 0..kept.len() {
@@ -1113,15 +1177,12 @@ fn feature_names(
     };
     let hits = actors.hits(text);
     for g in 0..actors.len() {
-        if hits.iter().any(|(h, _)| *h == g) {
-            out.insert(actors.marker(g, true));
-        } else if actors.marks_absence(g) {
-            out.insert(if options.doc_context && context.contains(g) {
-                actors.doc_marker(g)
-            } else {
-                actors.marker(g, false)
-            });
-        }
+        match marker_of(g, &hits, context, options, actors) {
+            Some(PRESENT) => out.insert(actors.marker(g, true)),
+            Some(ABSENT) => out.insert(actors.marker(g, false)),
+            Some(IN_DOC) => out.insert(actors.doc_marker(g)),
+            _ => false,
+        };
     }
     if options.actor_sentences {
         let mut in_focus = Vec::new();

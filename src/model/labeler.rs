@@ -6,7 +6,7 @@ use rustc_hash::FxHashMap;
 
 use super::scorer::{argmax, LANES};
 use super::Model;
-use crate::features::{Mentions, Scratch};
+use crate::features::{FeatureKind, Mentions, Scratch};
 use crate::labels::{Contribution, HeadLabel, Labels, NO_KNOWN_WORDS, UNKNOWN_LANGUAGE};
 use crate::text::{language, Lang};
 
@@ -110,7 +110,7 @@ impl<'m> Labeler<'m> {
                     let mean = w.iter().sum::<f32>() / w.len() as f32;
                     let weight = value * (w[chosen] - mean);
                     let feature_name = &terms[feature as usize];
-                    if feature_name.starts_with('#') {
+                    if FeatureKind::of(feature_name) == FeatureKind::CharGram {
                         if let Some(&i) = word_at.get(&span.start) {
                             let word: &mut Contribution = &mut contributions[i];
                             word.weight += weight;
@@ -182,7 +182,7 @@ impl<'m> Labeler<'m> {
         let knows_a_word = self
             .features
             .iter()
-            .any(|&(f, _)| !terms[f as usize].starts_with(['@', '#', '^']));
+            .any(|&(f, _)| FeatureKind::of(&terms[f as usize]) == FeatureKind::Word);
         if lang == Lang::Other {
             labels.unreadable(UNKNOWN_LANGUAGE);
         } else if !knows_a_word {

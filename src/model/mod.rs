@@ -30,7 +30,7 @@ pub(crate) use train::{contexts, fit_sparse, head_columns, sparse_rows};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::features::{doc_contexts, TfIdf};
+use crate::features::{context_at, doc_contexts, Mentions, TfIdf};
 use crate::labels::Labels;
 use scorer::Scorer;
 
@@ -111,11 +111,7 @@ impl Model {
 
     /// Labels many paragraphs on all cores; the output order is the input order.
     pub fn label_batch<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Vec<Labels<'_>> {
-        let pool = LabelerPool::new(self);
-        texts
-            .par_iter()
-            .map(|text| pool.with(|labeler| labeler.label(text.as_ref())))
-            .collect()
+        self.label_in_contexts(texts, &[])
     }
 
     /// Labels the paragraphs of documents on all cores: `docs[i]` names
@@ -130,18 +126,33 @@ impl Model {
         texts: &[S],
         docs: &[Option<D>],
     ) -> Vec<Labels<'_>> {
+        assert_eq!(texts.len(), docs.len(), "one document id per paragraph");
         let contexts = match self.vectorizer.actors() {
             Some(actors) if self.vectorizer.options().doc_context => {
                 doc_contexts(texts, docs, actors)
             }
-            _ => return self.label_batch(texts),
+            _ => Vec::new(),
         };
+        self.label_in_contexts(texts, &contexts)
+    }
+
+    /// Labels `texts` on all cores, each with its document context
+    /// (`contexts` empty: none), in input order.
+    fn label_in_contexts<S: AsRef<str> + Sync>(
+        &self,
+        texts: &[S],
+        contexts: &[Mentions],
+    ) -> Vec<Labels<'_>> {
         let pool = LabelerPool::new(self);
         texts
             .par_iter()
-            .zip(contexts)
-            .map(|(text, context)| {
-                pool.with(|labeler| labeler.label_in_doc(text.as_ref(), context).0)
+            .enumerate()
+            .map(|(i, text)| {
+                pool.with(|labeler| {
+                    labeler
+                        .label_in_doc(text.as_ref(), context_at(contexts, i))
+                        .0
+                })
             })
             .collect()
     }

@@ -11,7 +11,7 @@ use super::solver::{Csr, SparseLogisticParams};
 use super::{Head, HeadFit, Model, ModelCard, Solver, TrainOptions};
 use crate::dataset::TrainingSet;
 use crate::error::{Error, Result};
-use crate::features::{doc_contexts, Mentions, Scratch, TfIdf};
+use crate::features::{context_at, doc_contexts, Mentions, Scratch, TfIdf};
 
 /// Trains a model: fits the vocabulary, then one head per label field.
 ///
@@ -144,9 +144,14 @@ pub(crate) fn sparse_rows<S: AsRef<str> + Sync>(
         .par_iter()
         .enumerate()
         .map_init(Scratch::default, |scratch, (i, t)| {
-            let context = contexts.get(i).copied().unwrap_or_default();
             let mut out = Vec::new();
-            vectorizer.transform_in_doc(t.as_ref(), context, scratch, &mut out, None);
+            vectorizer.transform_in_doc(
+                t.as_ref(),
+                context_at(contexts, i),
+                scratch,
+                &mut out,
+                None,
+            );
             out
         })
         .collect();
